@@ -1,0 +1,94 @@
+package app
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
+	"github.com/gatehouse-id/gatehouse/internal/web"
+)
+
+//go:embed pages/*.html
+var pageFiles embed.FS
+
+// routes builds the mux and wraps it in the shared middleware stack.
+func (a *App) routes() (http.Handler, error) {
+	pages, err := fs.Sub(pageFiles, "pages")
+	if err != nil {
+		return nil, err
+	}
+	assets, err := web.NewAssets()
+	if err != nil {
+		return nil, err
+	}
+	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages}})
+	if err != nil {
+		return nil, err
+	}
+	proxies := make([]string, 0, len(a.Config.TrustedProxies))
+	for _, p := range a.Config.TrustedProxies {
+		proxies = append(proxies, p.String())
+	}
+	ips, err := web.NewIPResolver(proxies)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(w http.ResponseWriter, r *http.Request, err error) { web.Fail(w, r, rd, err) }
+	inTenant := a.Tenants.Resolve(rd.NotFound, fail)
+
+	mux := http.NewServeMux()
+	assets.Mount(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if a.Config.SMTPURL == "" {
+		mb := notify.MailboxHandler(a.Store, func(r *http.Request) netip.Addr { return web.ClientIP(r.Context()) })
+		mux.Handle("GET /dev/mailbox", mb)
+		mux.Handle("GET /dev/mailbox.json", mb)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		rd.Render(w, r, http.StatusOK, "home", map[string]string{"Issuer": a.Config.Issuer(tenant.Default)})
+	})
+	mux.Handle("GET /t/{tenant}/{$}", inTenant(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, _ := tenant.FromContext(r.Context())
+		rd.Render(w, r, http.StatusOK, "tenant", map[string]string{
+			"Name": t.DisplayName, "ID": t.ID, "Issuer": a.Config.Issuer(t.ID),
+		})
+	})))
+	mux.HandleFunc("/", rd.NotFound)
+
+	return web.Stack{
+		Logger:   a.Logger,
+		Renderer: rd,
+		IPs:      ips,
+		Limiter:  web.NewRateLimiter(50, 200, a.Now),
+		Metrics:  web.NewMetrics(a.Registry),
+		HSTS:     a.Config.TLSCert != "",
+	}.Wrap(mux)
+}
+
+// readyz answers 200 while the database answers, and 503 otherwise, so a load
+// balancer takes a node whose database went away out of rotation.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := a.Store.Ping(ctx); err != nil {
+		a.Logger.WarnContext(r.Context(), "readiness check failed", "error", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unreachable\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}

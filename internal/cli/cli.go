@@ -1,0 +1,188 @@
+// Package cli is the gatehouse command line: serve, migrate and the administration
+// commands. Every command prints one line to stderr and exits non-zero on failure,
+// and the listing commands print JSON with --json for scripts.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
+	"github.com/gatehouse-id/gatehouse/internal/user"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
+var Version = ""
+
+// Env is what a command may touch outside itself.
+type Env struct {
+	Stdout, Stderr io.Writer
+	LookupEnv      func(string) (string, bool)
+}
+
+// exitError carries a specific exit code (audit verify uses 1 for a broken chain).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// Run executes the command line args and returns the process exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	if env.LookupEnv == nil {
+		env.LookupEnv = func(string) (string, bool) { return "", false }
+	}
+	root := newRoot(env)
+	root.SetArgs(args)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(env.Stderr, "gatehouse: "+oneLine(ee.msg))
+		}
+		return ee.code
+	}
+	fmt.Fprintln(env.Stderr, "gatehouse: "+oneLine(err.Error()))
+	return 1
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+type cmdEnv struct {
+	Env
+	binding *config.Binding
+	json    bool
+	tenant  string
+}
+
+func newRoot(env Env) *cobra.Command {
+	ce := &cmdEnv{Env: env}
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: a passwordless-first identity provider",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
+	ce.binding = config.Bind(root.PersistentFlags())
+	root.AddCommand(ce.serveCmd(), ce.migrateCmd(), ce.versionCmd(), ce.tenantCmd(), ce.userCmd(), ce.auditCmd())
+	return root
+}
+
+// config loads and validates the configuration.
+func (ce *cmdEnv) config() (config.Config, error) {
+	return ce.binding.Load(ce.LookupEnv)
+}
+
+// logger builds the process logger from the configuration.
+func (ce *cmdEnv) logger(cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.Level()}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(ce.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(ce.Stderr, opts))
+}
+
+// openStore opens the configured database for an administration command, refusing a
+// schema that is behind (run migrate) so no command writes to a half-upgraded database.
+func (ce *cmdEnv) openStore(ctx context.Context) (*sqlstore.DB, config.Config, error) {
+	cfg, err := ce.config()
+	if err != nil {
+		return nil, cfg, err
+	}
+	db, err := sqlstore.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, cfg, err
+	}
+	if err := db.CheckSchema(ctx); err != nil {
+		db.Close()
+		if errors.Is(err, store.ErrSchemaBehind) {
+			return nil, cfg, fmt.Errorf("%v: run `gatehouse migrate` first", err)
+		}
+		return nil, cfg, err
+	}
+	return db, cfg, nil
+}
+
+func (ce *cmdEnv) printJSON(v any) error {
+	enc := json.NewEncoder(ce.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (ce *cmdEnv) addJSONFlag(c *cobra.Command) {
+	c.Flags().BoolVar(&ce.json, "json", false, "print JSON instead of text")
+}
+
+func (ce *cmdEnv) addTenantFlag(c *cobra.Command) {
+	c.Flags().StringVar(&ce.tenant, "tenant", tenant.Default, "tenant id")
+}
+
+// cliMeta names the operator acting from the command line in audit events.
+func cliMeta() audit.Meta {
+	return audit.CLI(os.Getenv("USER"))
+}
+
+// userError turns domain and store errors into sentences for the terminal.
+func userError(what string, err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%s not found", what)
+	case errors.Is(err, store.ErrConflict):
+		return fmt.Errorf("%s already exists", what)
+	case errors.Is(err, tenant.ErrInvalid), errors.Is(err, user.ErrInvalid):
+		return errors.New(strings.TrimPrefix(err.Error(), "invalid: "))
+	}
+	return err
+}
+
+func (ce *cmdEnv) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			fmt.Fprintln(ce.Stdout, "gatehouse", versionString())
+			return nil
+		},
+	}
+}
+
+func versionString() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		if v != "" {
+			return v + " " + bi.GoVersion
+		}
+	}
+	return "(devel)"
+}

@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
+)
+
+func (ce *cmdEnv) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the identity provider",
+		Long: "Run the identity provider. On an empty database it applies the migrations, creates the\n" +
+			"system and default tenants and a key-encryption key, and prints a one-time operator setup link.",
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := ce.config()
+			if err != nil {
+				return err
+			}
+			log := ce.logger(cfg)
+			ctx := c.Context()
+			a, err := app.Open(ctx, cfg, app.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("invalid --listen %q: %v", cfg.Listen, err)
+			}
+			fmt.Fprintf(ce.Stdout, "Gatehouse is running at %s\n", cfg.BaseURL)
+			fmt.Fprintf(ce.Stdout, "Default tenant issuer: %s\n", cfg.Issuer(tenant.Default))
+			link, err := a.SetupLink(ctx)
+			if err != nil {
+				return err
+			}
+			if link != "" {
+				fmt.Fprintf(ce.Stdout, "Operator setup link (single use, expires in %s): %s\n", app.SetupLinkTTL, link)
+			}
+			if cfg.SMTPURL == "" {
+				fmt.Fprintf(ce.Stdout, "No --smtp-url: mail is kept at %s/dev/mailbox (readable from this machine only)\n", cfg.BaseURL)
+			}
+			log.Info("listening", "addr", ln.Addr().String(), "database", a.DB.Dialect())
+			err = a.Serve(ctx, ln)
+			log.Info("stopped")
+			return err
+		},
+	}
+}
+
+func (ce *cmdEnv) migrateCmd() *cobra.Command {
+	var dryRun bool
+	c := &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cfg, err := ce.config()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(c.Context(), 10*time.Minute)
+			defer cancel()
+			db, err := sqlstore.Open(ctx, cfg.Database)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if dryRun {
+				ms, err := db.Migrations(ctx)
+				if err != nil {
+					return err
+				}
+				pending := 0
+				for _, m := range ms {
+					if !m.Applied {
+						pending++
+						fmt.Fprintf(ce.Stdout, "would apply %d %s\n", m.Version, m.Name)
+					}
+				}
+				if pending == 0 {
+					fmt.Fprintln(ce.Stdout, "schema is up to date")
+				}
+				return nil
+			}
+			applied, err := db.Migrate(ctx)
+			if err != nil {
+				return err
+			}
+			for _, m := range applied {
+				fmt.Fprintf(ce.Stdout, "applied %d %s\n", m.Version, m.Name)
+			}
+			if len(applied) == 0 {
+				fmt.Fprintln(ce.Stdout, "schema is up to date")
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "list the migrations that would be applied, change nothing")
+	return c
+}

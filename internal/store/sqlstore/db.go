@@ -1,0 +1,276 @@
+// Package sqlstore implements store.Store on SQLite (modernc.org/sqlite) and PostgreSQL
+// (pgx) with one set of portable SQL. Dialect differences are confined to this file:
+// connection setup, placeholder style and error classification.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Dialect names.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is a store.Store backed by database/sql.
+type DB struct {
+	dialect string
+	// writer takes every read-write transaction. On SQLite it has exactly one
+	// connection, so writers queue in Go instead of failing with "database is locked".
+	writer *sql.DB
+	// reader serves View; on PostgreSQL it is the same pool as writer.
+	reader *sql.DB
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open opens "sqlite:PATH" or a "postgres://" URL without migrating it.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return OpenPostgres(ctx, dsn)
+	default:
+		return nil, fmt.Errorf("database %q: want sqlite:PATH or a postgres:// URL", redact(dsn))
+	}
+}
+
+// OpenSQLite opens (creating if needed) the SQLite file at path.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database: empty sqlite path")
+	}
+	// Every pragma is set here and nowhere else:
+	//   journal_mode=WAL   readers never block the writer and vice versa;
+	//   busy_timeout       a reader meeting a checkpoint waits instead of failing;
+	//   foreign_keys=ON    SQLite leaves them off unless asked, per connection;
+	//   synchronous=NORMAL durable across application crashes, the WAL default;
+	//   _txlock=immediate  writers take the write lock at BEGIN, so a transaction that
+	//                      read first never fails to upgrade its lock mid-way.
+	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(8)
+	reader.SetMaxIdleConns(8)
+	db := &DB{dialect: SQLite, writer: writer, reader: reader}
+	// Opening the writer first creates the file and switches it to WAL before any
+	// query_only reader connects.
+	if err := db.Ping(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// OpenPostgres connects to PostgreSQL at url.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(url), err)
+	}
+	pool.SetMaxOpenConns(20)
+	pool.SetMaxIdleConns(20)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	db := &DB{dialect: Postgres, writer: pool, reader: pool}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.Ping(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", redact(url), err)
+	}
+	return db, nil
+}
+
+// Dialect implements store.Store.
+func (db *DB) Dialect() string { return db.dialect }
+
+// Ping implements store.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+	}
+	if db.reader != db.writer {
+		if err := db.reader.PingContext(ctx); err != nil {
+			return fmt.Errorf("%w: %v", store.ErrUnavailable, err)
+		}
+	}
+	return nil
+}
+
+// Close implements store.Store.
+func (db *DB) Close() error {
+	err := db.writer.Close()
+	if db.reader != db.writer {
+		if rerr := db.reader.Close(); err == nil {
+			err = rerr
+		}
+	}
+	return err
+}
+
+// SQL exposes the writer pool for migrations and tests.
+func (db *DB) SQL() *sql.DB { return db.writer }
+
+// InTx implements store.Store.
+func (db *DB) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	return db.run(ctx, db.writer, nil, fn)
+}
+
+// View implements store.Store.
+func (db *DB) View(ctx context.Context, fn func(store.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: db.dialect == Postgres}
+	return db.run(ctx, db.reader, opts, fn)
+}
+
+const maxAttempts = 5
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(store.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		err = db.runOnce(ctx, pool, opts, fn)
+		if err == nil || !db.retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// Back off a little so two nodes that collided do not collide again.
+		time.Sleep(time.Duration(attempt+1) * 3 * time.Millisecond)
+	}
+	return err
+}
+
+func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(store.Tx) error) (err error) {
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return db.classify(err)
+	}
+	tx := &tx{db: db, tx: sqlTx}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return db.classify(err)
+	}
+	return nil
+}
+
+// retryable reports whether err is a transient conflict worth running the
+// transaction again for.
+func (db *DB) retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "40001" || pgErr.Code == "40P01"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		code := sqErr.Code() & 0xff
+		return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
+// classify maps driver errors onto the store's sentinel errors.
+func (db *DB) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return fmt.Errorf("%w: %s", store.ErrConflict, pgErr.ConstraintName)
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("%w: %v", store.ErrConflict, err)
+		}
+	}
+	return err
+}
+
+// rebind turns the portable "?" placeholders into "$n" for PostgreSQL.
+func (db *DB) rebind(q string) string {
+	if db.dialect != Postgres || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// redact hides a password in a database URL so it can appear in an error.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// IsDatabaseError reports whether err came from the database or the connection to it,
+// as opposed to a caller's own validation error returned through a transaction.
+func IsDatabaseError(err error) bool {
+	var pgErr *pgconn.PgError
+	var sqErr *sqlite.Error
+	var netErr net.Error
+	return errors.As(err, &pgErr) || errors.As(err, &sqErr) || errors.As(err, &netErr) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, sql.ErrTxDone) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || isConnectError(err)
+}
+
+func isConnectError(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}

@@ -1,0 +1,110 @@
+package sqlstore
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// migrations holds one ordered version line for both dialects. Order is important:
+// add new migrations at the end, never edit one that has shipped.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migration describes one schema version.
+type Migration struct {
+	Version int64
+	Name    string
+	Applied bool
+}
+
+func (db *DB) provider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	opts = append(opts, goose.WithDisableGlobalRegistry(true))
+	if db.dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// A table lock (not an advisory lock) keeps nodes that start together from
+		// migrating twice, and works on PostgreSQL-compatible distributed databases.
+		locker, err := lock.NewPostgresTableLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.writer, sub, opts...)
+}
+
+// Migrations lists every known schema version and whether it is applied.
+func (db *DB) Migrations(ctx context.Context) ([]Migration, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	out := make([]Migration, 0, len(st))
+	for _, s := range st {
+		out = append(out, Migration{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	return out, nil
+}
+
+// Migrate applies every pending migration, each in its own transaction, and returns
+// the versions it applied.
+func (db *DB) Migrate(ctx context.Context) ([]Migration, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	out := make([]Migration, 0, len(res))
+	for _, r := range res {
+		out = append(out, Migration{Version: r.Source.Version, Name: r.Source.Path, Applied: true})
+	}
+	return out, nil
+}
+
+// SchemaState reports the applied and the newest known version.
+func (db *DB) SchemaState(ctx context.Context) (current, target int64, err error) {
+	p, err := db.provider()
+	if err != nil {
+		return 0, 0, err
+	}
+	current, target, err = p.GetVersions(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return current, target, nil
+}
+
+// CheckSchema returns store.ErrSchemaBehind when migrations are pending.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	current, target, err := db.SchemaState(ctx)
+	if err != nil {
+		return err
+	}
+	if current < target {
+		return fmt.Errorf("%w: at version %d, this binary needs %d", store.ErrSchemaBehind, current, target)
+	}
+	if current > target {
+		return fmt.Errorf("database schema version %d is newer than this binary knows (%d): upgrade gatehouse", current, target)
+	}
+	return nil
+}

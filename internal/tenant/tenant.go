@@ -1,0 +1,180 @@
+// Package tenant manages tenants and their versioned policy documents.
+package tenant
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Built-in tenants.
+const (
+	// System holds the operators who run Gatehouse.
+	System = "system"
+	// Default is the tenant a fresh install signs people in to.
+	Default = "default"
+)
+
+// ErrInvalid wraps input errors whose message is safe to show.
+var ErrInvalid = errors.New("invalid")
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidID reports whether id can name a tenant (it appears in URLs and issuers).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
+
+// Service creates tenants and changes their policy.
+type Service struct {
+	Store store.Store
+	Now   func() time.Time
+}
+
+// Create makes a tenant with the default policy, auditing both, in one transaction.
+func (s *Service) Create(ctx context.Context, id, displayName string, m audit.Meta) (*store.Tenant, error) {
+	if !ValidID(id) {
+		return nil, fmt.Errorf("%w: tenant id %q must be 1-63 lowercase letters, digits or dashes, starting with a letter or digit", ErrInvalid, id)
+	}
+	if displayName == "" {
+		displayName = id
+	}
+	if len(displayName) > 200 {
+		return nil, fmt.Errorf("%w: display name is longer than 200 characters", ErrInvalid)
+	}
+	now := s.Now()
+	t := &store.Tenant{ID: id, DisplayName: displayName, CreatedAt: store.Micro(now)}
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		return createTenant(ctx, tx, now, t, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func createTenant(ctx context.Context, tx store.Tx, now time.Time, t *store.Tenant, m audit.Meta) error {
+	if err := tx.CreateTenant(ctx, t); err != nil {
+		return err
+	}
+	if err := audit.Record(ctx, tx, now, m, audit.Entry{
+		Type: audit.TenantCreated, TenantID: t.ID, TargetType: "tenant", TargetID: t.ID,
+		Details: map[string]string{"display_name": t.DisplayName},
+	}); err != nil {
+		return err
+	}
+	_, err := putPolicy(ctx, tx, now, t.ID, DefaultPolicy(), m)
+	return err
+}
+
+// EnsureBuiltins creates the system and default tenants if they are missing and
+// reports which it created.
+func (s *Service) EnsureBuiltins(ctx context.Context) ([]string, error) {
+	var created []string
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		created = created[:0]
+		for _, id := range []string{System, Default} {
+			_, err := tx.GetTenant(ctx, id)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			name := map[string]string{System: "Operators", Default: "Default"}[id]
+			t := &store.Tenant{ID: id, DisplayName: name, CreatedAt: store.Micro(s.Now())}
+			if err := createTenant(ctx, tx, s.Now(), t, audit.System()); err != nil {
+				return err
+			}
+			created = append(created, id)
+		}
+		return nil
+	})
+	return created, err
+}
+
+// Get returns a tenant or store.ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*store.Tenant, error) {
+	var t *store.Tenant
+	err := s.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		t, err = tx.GetTenant(ctx, id)
+		return err
+	})
+	return t, err
+}
+
+// List returns every tenant.
+func (s *Service) List(ctx context.Context) ([]store.Tenant, error) {
+	var out []store.Tenant
+	err := s.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = tx.ListTenants(ctx)
+		return err
+	})
+	return out, err
+}
+
+// Policy returns the tenant's current policy.
+func (s *Service) Policy(ctx context.Context, tenantID string) (Policy, error) {
+	var p Policy
+	err := s.Store.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = CurrentPolicy(ctx, tx, tenantID)
+		return err
+	})
+	return p, err
+}
+
+// CurrentPolicy reads the tenant's newest policy inside tx.
+func CurrentPolicy(ctx context.Context, tx store.Tx, tenantID string) (Policy, error) {
+	sp, err := tx.CurrentPolicy(ctx, tenantID)
+	if err != nil {
+		return Policy{}, err
+	}
+	p, err := Parse(sp.Document)
+	if err != nil {
+		return Policy{}, fmt.Errorf("tenant %s policy v%d: %w", tenantID, sp.Version, err)
+	}
+	p.Version = sp.Version
+	return p, nil
+}
+
+// SetPolicy validates p and stores it as the tenant's next policy version, auditing
+// the change with the previous and new version numbers.
+func (s *Service) SetPolicy(ctx context.Context, tenantID string, p Policy, m audit.Meta) (Policy, error) {
+	if err := p.Validate(); err != nil {
+		return Policy{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		v, err := putPolicy(ctx, tx, s.Now(), tenantID, p, m)
+		p.Version = v
+		return err
+	})
+	return p, err
+}
+
+func putPolicy(ctx context.Context, tx store.Tx, now time.Time, tenantID string, p Policy, m audit.Meta) (int, error) {
+	p.Version = 0
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return 0, err
+	}
+	sp := &store.Policy{TenantID: tenantID, Document: doc, CreatedAt: store.Micro(now), CreatedBy: m.ActorType + ":" + m.ActorID}
+	if err := tx.PutPolicy(ctx, sp); err != nil {
+		return 0, err
+	}
+	err = audit.Record(ctx, tx, now, m, audit.Entry{
+		Type: audit.PolicyChanged, TenantID: tenantID, TargetType: "policy", TargetID: tenantID,
+		Details: map[string]int{"version": sp.Version},
+	})
+	return sp.Version, err
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
