@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"embed"
 	"io/fs"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
@@ -61,8 +63,14 @@ func (a *App) routes() (http.Handler, error) {
 	})
 	mux.Handle("GET /t/{tenant}/{$}", inTenant(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, _ := tenant.FromContext(r.Context())
-		rd.Render(w, r, http.StatusOK, "tenant", map[string]string{
-			"Name": t.DisplayName, "ID": t.ID, "Issuer": a.Config.Issuer(t.ID),
+		// A missing, corrupt, expired or foreign cookie just means "not signed in".
+		s, err := a.Sessions.Lookup(r.Context(), r, t.ID)
+		if err != nil && !errors.Is(err, session.ErrNoSession) {
+			fail(w, r, err)
+			return
+		}
+		rd.Render(w, r, http.StatusOK, "tenant", map[string]any{
+			"Name": t.DisplayName, "ID": t.ID, "Issuer": a.Config.Issuer(t.ID), "SignedIn": s != nil,
 		})
 	})))
 	mux.HandleFunc("/", rd.NotFound)

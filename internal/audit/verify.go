@@ -19,6 +19,9 @@ type Break struct {
 }
 
 func (b *Break) String() string {
+	if b.EventID == "" {
+		return fmt.Sprintf("tenant %s: event #%d: %s", b.TenantID, b.Seq, b.Reason)
+	}
 	return fmt.Sprintf("tenant %s: event #%d %s: %s", b.TenantID, b.Seq, b.EventID, b.Reason)
 }
 
@@ -72,8 +75,14 @@ func Verify(ctx context.Context, s store.Store, tenantID string) (*Break, int64,
 	if err != nil {
 		return nil, checked, err
 	}
-	if headSeq != nextSeq-1 || headHash != prevHash {
-		return &Break{tenantID, headSeq, "", fmt.Sprintf("the chain head records %d events but %d are stored (events were deleted)", headSeq, nextSeq-1)}, checked, nil
+	stored := nextSeq - 1
+	switch {
+	case headSeq > stored:
+		return &Break{tenantID, headSeq, "", fmt.Sprintf("the chain head records %d events but %d are stored (the newest events were deleted)", headSeq, stored)}, checked, nil
+	case headSeq < stored:
+		return &Break{tenantID, headSeq, "", fmt.Sprintf("the chain head records %d events but %d are stored (the head was rewound or events were added around it)", headSeq, stored)}, checked, nil
+	case headHash != prevHash:
+		return &Break{tenantID, headSeq, "", "the chain head's hash does not match the newest event (the head or the newest event was replaced)"}, checked, nil
 	}
 	return nil, checked, nil
 }

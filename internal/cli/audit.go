@@ -13,7 +13,7 @@ import (
 )
 
 func (ce *cmdEnv) auditCmd() *cobra.Command {
-	c := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
+	c := groupCmd("audit", "Verify and export the audit log")
 
 	var vtenant string
 	verify := &cobra.Command{

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"runtime/debug"
 	"strings"
 
@@ -90,6 +89,22 @@ func newRoot(env Env) *cobra.Command {
 	return root
 }
 
+// groupCmd returns a command that only holds subcommands. Given no arguments it
+// prints its help; given a word that is no subcommand it fails, where cobra would
+// print the help and exit 0, so a mistyped "tenant delet acme" in a script is an error.
+func groupCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			return fmt.Errorf("unknown command %q for %q", args[0], c.CommandPath())
+		},
+	}
+}
+
 // config loads and validates the configuration.
 func (ce *cmdEnv) config() (config.Config, error) {
 	return ce.binding.Load(ce.LookupEnv)
@@ -140,8 +155,11 @@ func (ce *cmdEnv) addTenantFlag(c *cobra.Command) {
 }
 
 // cliMeta names the operator acting from the command line in audit events.
-func cliMeta() audit.Meta {
-	return audit.CLI(os.Getenv("USER"))
+// It reads USER through Env like every other setting, so the caller decides what the
+// command sees of the process environment.
+func (ce *cmdEnv) cliMeta() audit.Meta {
+	name, _ := ce.LookupEnv("USER")
+	return audit.CLI(name)
 }
 
 // userError turns domain and store errors into sentences for the terminal.

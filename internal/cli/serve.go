@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,15 +29,19 @@ func (ce *cmdEnv) serveCmd() *cobra.Command {
 			}
 			log := ce.logger(cfg)
 			ctx := c.Context()
+			// Take the port before opening the database, so a port that is already in use
+			// fails at once instead of after migrating the schema and creating a key file.
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				return fmt.Errorf("cannot listen on --listen %q: %v", cfg.Listen, err)
+			}
+			defer ln.Close() // Serve closes it on shutdown; this covers the early returns.
+			cfg.BaseURL = boundBaseURL(cfg.BaseURL, ln.Addr())
 			a, err := app.Open(ctx, cfg, app.Options{Logger: log})
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				return fmt.Errorf("invalid --listen %q: %v", cfg.Listen, err)
-			}
 			fmt.Fprintf(ce.Stdout, "Gatehouse is running at %s\n", cfg.BaseURL)
 			fmt.Fprintf(ce.Stdout, "Default tenant issuer: %s\n", cfg.Issuer(tenant.Default))
 			link, err := a.SetupLink(ctx)
@@ -54,6 +60,19 @@ func (ce *cmdEnv) serveCmd() *cobra.Command {
 			return err
 		},
 	}
+}
+
+// boundBaseURL replaces port 0 in a base URL derived from "--listen HOST:0" with the
+// port the listener was given, so the printed links, the issuers and the passkey
+// origin name a server that can be reached. Any other base URL is returned as it is.
+func boundBaseURL(base string, addr net.Addr) string {
+	u, err := url.Parse(base)
+	tcp, ok := addr.(*net.TCPAddr)
+	if err != nil || !ok || u.Port() != "0" {
+		return base
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(tcp.Port))
+	return u.String()
 }
 
 func (ce *cmdEnv) migrateCmd() *cobra.Command {
@@ -98,7 +117,16 @@ func (ce *cmdEnv) migrateCmd() *cobra.Command {
 			for _, m := range applied {
 				fmt.Fprintf(ce.Stdout, "applied %d %s\n", m.Version, m.Name)
 			}
-			if len(applied) == 0 {
+			// The administration commands default to the built-in tenants, so a database
+			// prepared by migrate alone must have them as one prepared by serve does.
+			created, err := (&tenant.Service{Store: db, Now: time.Now}).EnsureBuiltins(ctx)
+			if err != nil {
+				return fmt.Errorf("create built-in tenants: %w", err)
+			}
+			for _, id := range created {
+				fmt.Fprintf(ce.Stdout, "created tenant %s\n", id)
+			}
+			if len(applied) == 0 && len(created) == 0 {
 				fmt.Fprintln(ce.Stdout, "schema is up to date")
 			}
 			return nil

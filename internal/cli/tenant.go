@@ -19,7 +19,7 @@ type tenantJSON struct {
 }
 
 func (ce *cmdEnv) tenantCmd() *cobra.Command {
-	c := &cobra.Command{Use: "tenant", Short: "Create, list and show tenants"}
+	c := groupCmd("tenant", "Create, list and show tenants")
 	var name string
 	create := &cobra.Command{
 		Use:   "create ID",
@@ -32,7 +32,7 @@ func (ce *cmdEnv) tenantCmd() *cobra.Command {
 			}
 			defer db.Close()
 			svc := &tenant.Service{Store: db, Now: time.Now}
-			t, err := svc.Create(c.Context(), args[0], name, cliMeta())
+			t, err := svc.Create(c.Context(), args[0], name, ce.cliMeta())
 			if err != nil {
 				return userError("tenant "+args[0], err)
 			}

@@ -30,6 +30,9 @@ type userJSON struct {
 	Identifiers []identJSON `json:"identifiers,omitempty"`
 }
 
+// listPage is the most users the store returns from one List call.
+const listPage = 1000
+
 func toUserJSON(u *store.User, ids []store.Identifier) userJSON {
 	out := userJSON{ID: u.ID, Tenant: u.TenantID, DisplayName: u.DisplayName, Status: u.Status, Roles: u.Roles, CreatedAt: u.CreatedAt}
 	if out.Roles == nil {
@@ -56,7 +59,7 @@ func (ce *cmdEnv) userService(c *cobra.Command) (*user.Service, func(), error) {
 }
 
 func (ce *cmdEnv) userCmd() *cobra.Command {
-	c := &cobra.Command{Use: "user", Short: "Create, list, show, lock, unlock and disable users"}
+	c := groupCmd("user", "Create, list, show, lock, unlock and disable users")
 
 	var in user.NewUser
 	var roles []string
@@ -74,7 +77,7 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 			}
 			defer done()
 			in.Roles = roles
-			u, err := svc.Create(c.Context(), ce.tenant, in, cliMeta())
+			u, err := svc.Create(c.Context(), ce.tenant, in, ce.cliMeta())
 			if err != nil {
 				return userError("user", err)
 			}
@@ -103,6 +106,18 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			// A misspelt filter would list nobody and look like a true answer.
+			switch q.Status {
+			case "", store.UserActive, store.UserLocked, store.UserDisabled:
+			default:
+				return fmt.Errorf("invalid --status %q: must be active, locked or disabled", q.Status)
+			}
+			if q.Role != "" && !user.ValidRole(q.Role) {
+				return fmt.Errorf("invalid --role %q: must be operator or admin", q.Role)
+			}
+			if q.Limit < 0 {
+				return fmt.Errorf("invalid --limit %d: must be 0 (all) or more", q.Limit)
+			}
 			svc, done, err := ce.userService(c)
 			if err != nil {
 				return err
@@ -111,6 +126,9 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 			var out []userJSON
 			page := q
 			for {
+				if q.Limit > 0 {
+					page.Limit = q.Limit - len(out)
+				}
 				us, err := svc.List(c.Context(), ce.tenant, page)
 				if err != nil {
 					return err
@@ -118,7 +136,8 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 				for i := range us {
 					out = append(out, toUserJSON(&us[i], nil))
 				}
-				if len(us) < 1000 || (q.Limit > 0 && len(out) >= q.Limit) {
+				// The store returns at most listPage users a call, fewer only on the last page.
+				if len(us) < listPage || (q.Limit > 0 && len(out) >= q.Limit) {
 					break
 				}
 				page.After = us[len(us)-1].ID
@@ -203,7 +222,7 @@ func (ce *cmdEnv) statusCmd(verb, short, status string) *cobra.Command {
 			if err != nil {
 				return userError("user "+args[0], err)
 			}
-			u, err := svc.SetStatus(c.Context(), ce.tenant, found.ID, status, reason, cliMeta())
+			u, err := svc.SetStatus(c.Context(), ce.tenant, found.ID, status, reason, ce.cliMeta())
 			if err != nil {
 				return userError("user "+args[0], err)
 			}

@@ -40,6 +40,7 @@ const maxLastError = 1000
 type Worker struct {
 	Store store.Store
 	// Senders delivers messages by kind; a message of another kind is given up on.
+	// Every payload is decoded as an Email before it is handed over.
 	Senders map[string]Sender
 	// Owner names this worker in leases; it must be unique among running workers
 	// (e.g. the node id).

@@ -81,7 +81,7 @@ func (res *IPResolver) Resolve(r *http.Request) netip.Addr {
 	for i := len(hops) - 1; i >= 0; i-- {
 		h := strings.TrimSpace(hops[i])
 		if h == "" && len(hops) == 1 {
-			// No header at all: the proxy itself is the client.
+			// No header, or an empty one: the proxy itself is the client.
 			return peer
 		}
 		addr, err := netip.ParseAddr(h)

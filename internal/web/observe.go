@@ -68,6 +68,7 @@ const maxLoggedPath = 512
 // handed; AccessLog must therefore wrap the mux without any request-copying
 // middleware in between (Stack gets this right).
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	logger = orDiscard(logger)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
@@ -101,6 +102,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 // the connection is aborted instead, so the client sees a failure rather than
 // a silently truncated page.
 func Recover(logger *slog.Logger, rd *Renderer) func(http.Handler) http.Handler {
+	logger = orDiscard(logger)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sw := &statusWriter{ResponseWriter: w}
@@ -132,4 +134,12 @@ func Recover(logger *slog.Logger, rd *Renderer) func(http.Handler) http.Handler 
 			next.ServeHTTP(sw, r)
 		})
 	}
+}
+
+// orDiscard returns logger, or a logger that drops everything when it is nil.
+func orDiscard(logger *slog.Logger) *slog.Logger {
+	if logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return logger
 }

@@ -81,8 +81,11 @@ func NewRenderer(opts RendererOptions) (*Renderer, error) {
 		return nil, fmt.Errorf("web: parse %s: %w", layoutName, err)
 	}
 	rd := &Renderer{logger: opts.Logger, views: map[string]*template.Template{}}
-	for _, fsys := range append([]fs.FS{own}, opts.Pages...) {
-		if err := rd.addViews(base, fsys); err != nil {
+	if err := rd.addViews(base, own, true); err != nil {
+		return nil, err
+	}
+	for _, fsys := range opts.Pages {
+		if err := rd.addViews(base, fsys, false); err != nil {
 			return nil, err
 		}
 	}
@@ -92,14 +95,20 @@ func NewRenderer(opts RendererOptions) (*Renderer, error) {
 	return rd, nil
 }
 
-func (rd *Renderer) addViews(base *template.Template, fsys fs.FS) error {
+// addViews parses every page in fsys. hasLayout is true only for this
+// package's own templates; anywhere else a layout.html would silently replace
+// the shared layout in that page's set, so it is refused.
+func (rd *Renderer) addViews(base *template.Template, fsys fs.FS, hasLayout bool) error {
 	files, err := fs.Glob(fsys, "*.html")
 	if err != nil {
 		return fmt.Errorf("web: list views: %w", err)
 	}
 	for _, file := range files {
 		if file == layoutName {
-			continue
+			if hasLayout {
+				continue
+			}
+			return errors.New("web: only the web package may define " + layoutName)
 		}
 		name := strings.TrimSuffix(path.Base(file), ".html")
 		if _, dup := rd.views[name]; dup {
@@ -196,8 +205,8 @@ func (rd *Renderer) NotFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (rd *Renderer) log() *slog.Logger {
-	if rd == nil || rd.logger == nil {
-		return slog.New(slog.DiscardHandler)
+	if rd == nil {
+		return orDiscard(nil)
 	}
-	return rd.logger
+	return orDiscard(rd.logger)
 }

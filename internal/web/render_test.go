@@ -95,6 +95,7 @@ func TestNewRendererRejectsBadPages(t *testing.T) {
 			{"c.html": page(`{{define "content"}}1{{end}}`)},
 			{"c.html": page(`{{define "content"}}2{{end}}`)},
 		}, "twice"},
+		{"replacing the layout", []fstest.MapFS{{"layout.html": page(`<html>{{template "content" .}}</html>`)}}, "layout"},
 		{"shadowing the error view", []fstest.MapFS{{"error.html": page(`{{define "content"}}x{{end}}`)}}, "twice"},
 	}
 	for _, tt := range tests {
@@ -125,7 +126,7 @@ func TestFail(t *testing.T) {
 		{"wrapped safe error", fmt.Errorf("device: %w", &Error{Status: http.StatusForbidden, Message: "This code was refused."}),
 			http.StatusForbidden, "This code was refused.", "device:", ""},
 		{"internal error", errors.New("pq: relation users does not exist"),
-			http.StatusInternalServerError, InternalMessage + " Reference: <code class=\"reference\">req-5</code>", "relation", "relation"},
+			http.StatusInternalServerError, InternalMessage, "relation", "relation"},
 		{"nonsense status", &Error{Status: 200, Message: "fine"},
 			http.StatusInternalServerError, "fine", "", "fine"},
 	}
@@ -141,6 +142,9 @@ func TestFail(t *testing.T) {
 			}
 			if !strings.Contains(w.Body.String(), tt.wantBody) {
 				t.Errorf("body lacks %q:\n%s", tt.wantBody, w.Body.String())
+			}
+			if w.Code >= 500 && !strings.Contains(w.Body.String(), "Reference: <code class=\"reference\">req-5</code>") {
+				t.Errorf("500 page lacks the request id as a reference:\n%s", w.Body.String())
 			}
 			if tt.hidden != "" && strings.Contains(w.Body.String(), tt.hidden) {
 				t.Errorf("body shows internal detail %q", tt.hidden)

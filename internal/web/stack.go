@@ -47,10 +47,7 @@ func (s Stack) Wrap(h http.Handler) (_ http.Handler, err error) {
 	if s.Renderer == nil {
 		return nil, fmt.Errorf("web: stack needs a renderer")
 	}
-	logger := s.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger := orDiscard(s.Logger)
 	// AddInsecureBypassPattern panics on a bad pattern; configuration errors
 	// should be returned, not crash start-up with a stack trace.
 	defer func() {
@@ -59,6 +56,10 @@ func (s Stack) Wrap(h http.Handler) (_ http.Handler, err error) {
 		}
 	}()
 	deny := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsJSON(r) {
+			JSONError(w, http.StatusForbidden, "access_denied", CrossSiteMessage)
+			return
+		}
 		s.Renderer.renderError(w, r, http.StatusForbidden, CrossSiteMessage)
 	})
 	h = newCrossOriginProtection(deny, s.CSRFBypass...).Handler(h)

@@ -69,6 +69,7 @@ func TestStack(t *testing.T) {
 	}{
 		{"form saved, client from proxy header", "POST", "/t/acme/account", "name=Ada", "same-origin", 200, "POST /t/{tenant}/account", "saved 198.51.100.9"},
 		{"cross-site form refused with a page", "POST", "/t/acme/account", "name=Ada", "cross-site", 403, "unmatched", CrossSiteMessage},
+		{"cross-site API call refused with JSON", "POST", "/admin/api/v1/users", "", "cross-site", 403, "unmatched", `"error":"access_denied"`},
 		{"token endpoint bypasses cross-origin check", "POST", "/t/acme/oauth2/token", "", "cross-site", 200, "POST /t/{tenant}/oauth2/token", "access_token"},
 		{"oversize body", "POST", "/t/acme/account", "name=" + strings.Repeat("a", 64), "same-origin", 413, "POST /t/{tenant}/account", TooLargeMessage},
 		{"panic", "GET", "/t/acme/boom", "", "", 500, "GET /t/{tenant}/boom", InternalMessage},

@@ -50,7 +50,7 @@ const coseAlgES256 = -7
 
 // Options configures an Authenticator.
 type Options struct {
-	// AAGUID identifies the authenticator model in attested credential data; zero is what most passkey providers send with "none" attestation.
+	// AAGUID identifies the authenticator model in attested credential data; zero means an unknown model.
 	AAGUID [16]byte
 	// BackupEligible sets the BE flag: the credential may be synced to other devices.
 	BackupEligible bool

@@ -22,9 +22,8 @@ func scanArtifact(s scanner) (*store.Artifact, error) {
 }
 
 func (t *tx) PutArtifact(ctx context.Context, a *store.Artifact) error {
-	_, err := t.exec(ctx, `INSERT INTO artifacts (`+artifactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
+	return t.insertUnique(ctx, `INSERT INTO artifacts (`+artifactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)`,
 		a.Hash, a.Kind, a.TenantID, a.Subject, nullableJSON(a.Data), micros(a.CreatedAt), micros(a.ExpiresAt))
-	return err
 }
 
 func (t *tx) RedeemArtifact(ctx context.Context, kind, hash string, now time.Time) (*store.Artifact, error) {

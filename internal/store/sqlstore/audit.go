@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -83,8 +84,9 @@ func (t *tx) QueryAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditE
 	}
 	if q.Type != "" {
 		if strings.HasSuffix(q.Type, ".") {
-			where = append(where, "type LIKE ?")
-			args = append(args, q.Type+"%")
+			// Not LIKE: it would read "_" in a type as a wildcard and, on SQLite, ignore case.
+			where = append(where, "substr(type, 1, ?) = ?")
+			args = append(args, utf8.RuneCountInString(q.Type), q.Type)
 		} else {
 			where = append(where, "type = ?")
 			args = append(args, q.Type)

@@ -166,28 +166,25 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	return err
 }
 
-func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(store.Tx) error) (err error) {
+func (db *DB) runOnce(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(store.Tx) error) error {
 	sqlTx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return db.classify(err)
 	}
-	tx := &tx{db: db, tx: sqlTx}
+	// Roll back on every way out except reaching Commit: an error, a panic (which goes
+	// on up), and runtime.Goexit, as when a test calls t.FailNow inside fn.
+	// A transaction left open would hold SQLite's only writer connection for good.
+	done := false
 	defer func() {
-		if p := recover(); p != nil {
-			sqlTx.Rollback()
-			panic(p)
-		}
-		if err != nil {
+		if !done {
 			sqlTx.Rollback()
 		}
 	}()
-	if err = fn(tx); err != nil {
+	if err := fn(&tx{db: db, tx: sqlTx}); err != nil {
 		return err
 	}
-	if err = sqlTx.Commit(); err != nil {
-		return db.classify(err)
-	}
-	return nil
+	done = true
+	return db.classify(sqlTx.Commit())
 }
 
 // retryable reports whether err is a transient conflict worth running the
@@ -225,6 +222,16 @@ func (db *DB) classify(err error) error {
 		}
 	}
 	return err
+}
+
+// containsExpr returns a condition that holds when the text expression haystack
+// contains the next placeholder's value as a plain, case-sensitive substring. LIKE does
+// not do: it reads "%" and "_" in the value as wildcards, and SQLite's ignores case.
+func (db *DB) containsExpr(haystack string) string {
+	if db.dialect == Postgres {
+		return "strpos(" + haystack + ", ?) > 0"
+	}
+	return "instr(" + haystack + ", ?) > 0"
 }
 
 // rebind turns the portable "?" placeholders into "$n" for PostgreSQL.

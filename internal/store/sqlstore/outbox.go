@@ -26,9 +26,15 @@ func scanOutbox(s scanner) (*store.OutboxMessage, error) {
 }
 
 func (t *tx) Enqueue(ctx context.Context, m *store.OutboxMessage) error {
+	// Without a key of its own a message is keyed by its id; otherwise every keyless
+	// message after the first would collide on the empty key and be silently dropped.
+	key := m.IdempotencyKey
+	if key == "" {
+		key = m.ID
+	}
 	_, err := t.exec(ctx, `INSERT INTO outbox (`+outboxCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, '', 0, 0, '', FALSE)
 		ON CONFLICT (idempotency_key) DO NOTHING`,
-		m.ID, m.TenantID, m.Kind, m.IdempotencyKey, nullableJSON(m.Payload), micros(m.CreatedAt), micros(m.AvailableAt))
+		m.ID, m.TenantID, m.Kind, key, nullableJSON(m.Payload), micros(m.CreatedAt), micros(m.AvailableAt))
 	return err
 }
 

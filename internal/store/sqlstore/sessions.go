@@ -27,11 +27,10 @@ func scanSession(s scanner) (*store.Session, error) {
 }
 
 func (t *tx) CreateSession(ctx context.Context, s *store.Session) error {
-	_, err := t.exec(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insertUnique(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.TokenHash, s.TenantID, s.UserID, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.IdleExpiresAt),
 		micros(s.ExpiresAt), micros(s.AuthTime), joinList(s.AMR), s.ACR, s.Flow, s.IP, s.Network, s.UserAgent,
 		s.Restricted, micros(s.RevokedAt), s.RevokeReason)
-	return err
 }
 
 func (t *tx) GetSessionByTokenHash(ctx context.Context, hash string) (*store.Session, error) {

@@ -10,7 +10,7 @@ import (
 var errNotFound = store.ErrNotFound
 
 func (t *tx) CreateTenant(ctx context.Context, tn *store.Tenant) error {
-	_, err := t.exec(ctx, `INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)`,
+	err := t.insertUnique(ctx, `INSERT INTO tenants (id, display_name, created_at) VALUES (?, ?, ?)`,
 		tn.ID, tn.DisplayName, micros(tn.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("create tenant %q: %w", tn.ID, err)
@@ -59,9 +59,8 @@ func (t *tx) PutPolicy(ctx context.Context, p *store.Policy) error {
 		return t.db.classify(err)
 	}
 	p.Version = int(current) + 1
-	_, err = t.exec(ctx, `INSERT INTO tenant_policies (tenant_id, version, document, created_at, created_by)
+	return t.insertUnique(ctx, `INSERT INTO tenant_policies (tenant_id, version, document, created_at, created_by)
 		VALUES (?, ?, ?, ?, ?)`, p.TenantID, p.Version, string(p.Document), micros(p.CreatedAt), p.CreatedBy)
-	return err
 }
 
 func (t *tx) CurrentPolicy(ctx context.Context, tenantID string) (*store.Policy, error) {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // tx implements store.Tx on one database/sql transaction.
@@ -25,6 +27,26 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return t.tx.QueryRowContext(ctx, t.db.rebind(q), args...)
+}
+
+// insertUnique runs an INSERT (without its ON CONFLICT clause) and returns
+// store.ErrConflict when a row with the same unique key exists. Skipping the row with
+// ON CONFLICT DO NOTHING, rather than failing the statement, keeps a PostgreSQL
+// transaction usable after the conflict, as a SQLite one is: a caller may handle
+// ErrConflict and carry on in the same transaction on either backend.
+func (t *tx) insertUnique(ctx context.Context, q string, args ...any) error {
+	res, err := t.exec(ctx, q+` ON CONFLICT DO NOTHING`, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrConflict
+	}
+	return nil
 }
 
 // affected returns store.ErrNotFound when an update touched no row.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -25,7 +26,7 @@ func scanUser(s scanner) (*store.User, error) {
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
-	_, err := t.exec(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	err := t.insertUnique(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.TenantID, u.DisplayName, u.Status, joinList(u.Roles), micros(u.CreatedAt), micros(u.UpdatedAt))
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
@@ -57,9 +58,12 @@ func (t *tx) ListUsers(ctx context.Context, tenantID string, q store.UserQuery) 
 		args = append(args, q.Status)
 	}
 	if q.Role != "" {
+		if strings.ContainsRune(q.Role, ' ') {
+			return nil, nil // roles never contain spaces, so no user has this one
+		}
 		// Roles are stored space-separated; pad both sides so "admin" never matches "sysadmin".
-		query += ` AND (' ' || roles || ' ') LIKE ?`
-		args = append(args, "% "+q.Role+" %")
+		query += ` AND ` + t.db.containsExpr(`(' ' || roles || ' ')`)
+		args = append(args, " "+q.Role+" ")
 	}
 	query += ` ORDER BY id LIMIT ?`
 	args = append(args, limit)
@@ -98,7 +102,7 @@ func scanIdent(s scanner) (*store.Identifier, error) {
 }
 
 func (t *tx) AddIdentifier(ctx context.Context, i *store.Identifier) error {
-	_, err := t.exec(ctx, `INSERT INTO user_identifiers (`+identCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := t.insertUnique(ctx, `INSERT INTO user_identifiers (`+identCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		i.ID, i.TenantID, i.UserID, i.Kind, i.Value, i.Verified, i.Primary, micros(i.CreatedAt), micros(i.VerifiedAt))
 	if err != nil {
 		return fmt.Errorf("add %s: %w", i.Kind, err)

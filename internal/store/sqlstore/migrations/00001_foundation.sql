@@ -109,44 +109,7 @@ CREATE INDEX audit_events_type ON audit_events (tenant_id, type);
 CREATE INDEX audit_events_actor ON audit_events (tenant_id, actor_id);
 CREATE INDEX audit_events_target ON audit_events (tenant_id, target_id);
 
-CREATE TABLE outbox (
-    id              TEXT PRIMARY KEY,
-    tenant_id       TEXT NOT NULL,
-    kind            TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    payload         TEXT NOT NULL,
-    created_at      BIGINT NOT NULL,
-    available_at    BIGINT NOT NULL,
-    attempts        BIGINT NOT NULL,
-    lease_owner     TEXT NOT NULL,
-    lease_until     BIGINT NOT NULL,
-    delivered_at    BIGINT NOT NULL,
-    last_error      TEXT NOT NULL,
-    dead            BOOLEAN NOT NULL
-);
-CREATE INDEX outbox_due ON outbox (delivered_at, dead, available_at);
-
-CREATE TABLE dev_mailbox (
-    id         TEXT PRIMARY KEY,
-    tenant_id  TEXT NOT NULL,
-    recipient  TEXT NOT NULL,
-    subject    TEXT NOT NULL,
-    body       TEXT NOT NULL,
-    created_at BIGINT NOT NULL
-);
-CREATE INDEX dev_mailbox_time ON dev_mailbox (created_at);
-
-CREATE TABLE counters (
-    key          TEXT PRIMARY KEY,
-    window_start BIGINT NOT NULL,
-    count        BIGINT NOT NULL,
-    expires_at   BIGINT NOT NULL
-);
-
 -- +goose Down
-DROP TABLE counters;
-DROP TABLE dev_mailbox;
-DROP TABLE outbox;
 DROP TABLE audit_events;
 DROP TABLE audit_heads;
 DROP TABLE artifacts;
