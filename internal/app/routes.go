@@ -2,8 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 	"embed"
+	"errors"
 	"io/fs"
 	"net/http"
 	"net/netip"
