@@ -83,10 +83,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.Store = newInstrumentedStore(db, a.Registry)
 	a.Tenants = &tenant.Service{Store: a.Store, Now: a.Now}
 	a.Users = &user.Service{Store: a.Store, Now: a.Now}
-	a.Sessions = &session.Manager{
-		Store: a.Store, Now: a.Now, CookieName: cfg.CookieName(), Secure: cfg.Secure(),
-		Idle: cfg.SessionIdle, Absolute: cfg.SessionMax,
-	}
+	a.Sessions = &session.Manager{Store: a.Store, Now: a.Now, CookieName: cfg.CookieName(), Secure: cfg.Secure()}
 	created, err := a.Tenants.EnsureBuiltins(ctx)
 	if err != nil {
 		db.Close()

@@ -300,8 +300,7 @@ func TestSchemaBehindIsRefusedUnlessAutoMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	cfg := config.Config{Database: "sqlite:" + path, KEKFile: filepath.Join(dir, "k"), BaseURL: "http://localhost:1",
-		SessionIdle: time.Hour, SessionMax: 2 * time.Hour, OutboxInterval: time.Second}
+	cfg := config.Config{Database: "sqlite:" + path, KEKFile: filepath.Join(dir, "k"), BaseURL: "http://localhost:1", OutboxInterval: time.Second}
 	_, err = app.Open(ctx, cfg, app.Options{})
 	if err == nil || !strings.Contains(err.Error(), "gatehouse migrate") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("behind schema: err = %v", err)

@@ -20,7 +20,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"log level", nil, []string{"--log-level", "loud", "user", "list"}, []string{"--log-level"}},
 		{"database from environment", map[string]string{"GATEHOUSE_DATABASE": "mysql://db/gatehouse"}, []string{"migrate"}, []string{"GATEHOUSE_DATABASE"}},
 		{"http base URL", nil, []string{"--base-url", "http://id.example.com", "serve"}, []string{"--base-url", "https"}},
-		{"session idle", nil, []string{"--session-idle", "banana", "tenant", "list"}, []string{"--session-idle"}},
+		{"outbox interval", nil, []string{"--outbox-interval", "banana", "tenant", "list"}, []string{"--outbox-interval"}},
 		{"unknown command", nil, []string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
 		{"unknown subcommand", nil, []string{"tenant", "delete", "acme"}, []string{"delete"}},
 		{"unknown flag", nil, []string{"tenant", "list", "--bogus"}, []string{"unknown flag: --bogus"}},

@@ -63,7 +63,8 @@ func TestTenantCreateInvalidID(t *testing.T) {
 	g := newMigrated(t)
 	for _, id := range []string{"Bad_ID", "-acme", "acme corp", "a/b", strings.Repeat("a", 64), ""} {
 		t.Run(id, func(t *testing.T) {
-			line := g.mustFail("tenant", "create", id)
+			// "--" ends the flags, so "-acme" reaches the id check as an operator would pass it.
+			line := g.mustFail("tenant", "create", "--", id)
 			mustContain(t, "invalid id", line, "lowercase letters, digits or dashes")
 		})
 	}
@@ -84,12 +85,12 @@ func TestTenantShow(t *testing.T) {
 	// The secure defaults of a fresh tenant: passkeys only, no device grant, no SMS or
 	// password sign-in, user verification required.
 	for path, want := range map[string]any{
-		"flows.device_code":            false,
-		"flows.email_code_sign_in":     false,
-		"methods.sms.sign_in":          false,
-		"methods.password.sign_in":     false,
-		"methods.passkey.sign_in":      true,
-		"passkeys.user_verification":   "required",
+		"flows.device_code":                  false,
+		"flows.email_code_sign_in":           false,
+		"methods.sms.sign_in":                false,
+		"methods.password.sign_in":           false,
+		"methods.passkey.sign_in":            true,
+		"passkeys.user_verification":         "required",
 		"recovery.tap_privileged_two_person": true,
 	} {
 		if v, ok := lookupPath(got.Policy, path); !ok || v != want {

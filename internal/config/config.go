@@ -52,10 +52,6 @@ type Config struct {
 	KEKFile string
 	// KEK is the 32-byte key-encryption key given directly, or nil to use KEKFile.
 	KEK []byte
-	// SessionIdle ends a session after this long without activity.
-	SessionIdle time.Duration
-	// SessionMax ends a session this long after sign-in, however active it is.
-	SessionMax time.Duration
 	// GeoIPDB is an optional GeoIP database file.
 	GeoIPDB string
 	// OutboxInterval is how often the outbox of pending messages is polled.

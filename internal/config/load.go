@@ -99,8 +99,6 @@ func decode(vals map[string]value) (Config, error) {
 		name string
 		dst  *time.Duration
 	}{
-		{keySessionIdle, &c.SessionIdle},
-		{keySessionMax, &c.SessionMax},
 		{keyOutboxInterval, &c.OutboxInterval},
 	} {
 		if *d.dst, err = parseDuration(d.name, vals[d.name]); err != nil {

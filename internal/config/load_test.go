@@ -16,7 +16,7 @@ func TestPrecedence(t *testing.T) {
 listen: 127.0.0.1:1111
 log-level: warn
 auto-migrate: true
-session-idle: 1h
+outbox-interval: 1h
 `)
 	tests := []struct {
 		name string
@@ -26,54 +26,54 @@ session-idle: 1h
 	}{
 		{
 			name: "defaults",
-			want: Config{Listen: "127.0.0.1:8080", LogLevel: "info", AutoMigrate: false, SessionIdle: 12 * time.Hour},
+			want: Config{Listen: "127.0.0.1:8080", LogLevel: "info", AutoMigrate: false, OutboxInterval: time.Second},
 		},
 		{
 			name: "file over defaults",
 			args: []string{"--config", file},
-			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, SessionIdle: time.Hour},
+			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, OutboxInterval: time.Hour},
 		},
 		{
 			name: "file named by environment",
 			env:  env{"GATEHOUSE_CONFIG": file},
-			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, SessionIdle: time.Hour},
+			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, OutboxInterval: time.Hour},
 		},
 		{
 			name: "environment over file",
 			env: env{"GATEHOUSE_LISTEN": "127.0.0.1:2222", "GATEHOUSE_LOG_LEVEL": "error",
-				"GATEHOUSE_AUTO_MIGRATE": "false", "GATEHOUSE_SESSION_IDLE": "2h"},
+				"GATEHOUSE_AUTO_MIGRATE": "false", "GATEHOUSE_OUTBOX_INTERVAL": "2h"},
 			args: []string{"--config", file},
-			want: Config{Listen: "127.0.0.1:2222", LogLevel: "error", AutoMigrate: false, SessionIdle: 2 * time.Hour},
+			want: Config{Listen: "127.0.0.1:2222", LogLevel: "error", AutoMigrate: false, OutboxInterval: 2 * time.Hour},
 		},
 		{
 			name: "flags over environment and file",
 			env: env{"GATEHOUSE_LISTEN": "127.0.0.1:2222", "GATEHOUSE_LOG_LEVEL": "error",
-				"GATEHOUSE_AUTO_MIGRATE": "false", "GATEHOUSE_SESSION_IDLE": "2h"},
+				"GATEHOUSE_AUTO_MIGRATE": "false", "GATEHOUSE_OUTBOX_INTERVAL": "2h"},
 			args: []string{"--config", file, "--listen", "127.0.0.1:3333", "--log-level", "debug",
-				"--auto-migrate", "--session-idle", "3h"},
-			want: Config{Listen: "127.0.0.1:3333", LogLevel: "debug", AutoMigrate: true, SessionIdle: 3 * time.Hour},
+				"--auto-migrate", "--outbox-interval", "3h"},
+			want: Config{Listen: "127.0.0.1:3333", LogLevel: "debug", AutoMigrate: true, OutboxInterval: 3 * time.Hour},
 		},
 		{
 			name: "flag set to its default still beats environment",
 			env:  env{"GATEHOUSE_LOG_LEVEL": "error", "GATEHOUSE_AUTO_MIGRATE": "true"},
 			args: []string{"--log-level", "info", "--auto-migrate=false"},
-			want: Config{Listen: "127.0.0.1:8080", LogLevel: "info", AutoMigrate: false, SessionIdle: 12 * time.Hour},
+			want: Config{Listen: "127.0.0.1:8080", LogLevel: "info", AutoMigrate: false, OutboxInterval: time.Second},
 		},
 		{
 			name: "empty environment variable is unset",
 			env:  env{"GATEHOUSE_LISTEN": "", "GATEHOUSE_LOG_LEVEL": ""},
 			args: []string{"--config", file},
-			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, SessionIdle: time.Hour},
+			want: Config{Listen: "127.0.0.1:1111", LogLevel: "warn", AutoMigrate: true, OutboxInterval: time.Hour},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := MustLoad(t, tt.env, tt.args...)
 			if got.Listen != tt.want.Listen || got.LogLevel != tt.want.LogLevel ||
-				got.AutoMigrate != tt.want.AutoMigrate || got.SessionIdle != tt.want.SessionIdle {
-				t.Errorf("got listen=%q log-level=%q auto-migrate=%v session-idle=%v, want %q %q %v %v",
-					got.Listen, got.LogLevel, got.AutoMigrate, got.SessionIdle,
-					tt.want.Listen, tt.want.LogLevel, tt.want.AutoMigrate, tt.want.SessionIdle)
+				got.AutoMigrate != tt.want.AutoMigrate || got.OutboxInterval != tt.want.OutboxInterval {
+				t.Errorf("got listen=%q log-level=%q auto-migrate=%v outbox-interval=%v, want %q %q %v %v",
+					got.Listen, got.LogLevel, got.AutoMigrate, got.OutboxInterval,
+					tt.want.Listen, tt.want.LogLevel, tt.want.AutoMigrate, tt.want.OutboxInterval)
 			}
 		})
 	}
@@ -166,8 +166,8 @@ func TestBindHelp(t *testing.T) {
 			t.Errorf("--%s help %q should explain it and name %s", s.name, f.Usage, envName(s.name))
 		}
 	}
-	if got := fs.Lookup(keySessionMax).DefValue; got != (14 * 24 * time.Hour).String() {
-		t.Errorf("--session-max default = %s, want 14 days", got)
+	if got := fs.Lookup(keyOutboxInterval).DefValue; got != time.Second.String() {
+		t.Errorf("--outbox-interval default = %s, want 1s", got)
 	}
 }
 

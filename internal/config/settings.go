@@ -43,8 +43,6 @@ const (
 	keyAutoMigrate    = "auto-migrate"
 	keyKEKFile        = "kek-file"
 	keyKEK            = "kek"
-	keySessionIdle    = "session-idle"
-	keySessionMax     = "session-max"
 	keyGeoIPDB        = "geoip-db"
 	keyOutboxInterval = "outbox-interval"
 )
@@ -55,8 +53,6 @@ const (
 	defaultDatabase       = "sqlite:gatehouse.db"
 	defaultLogFormat      = "text"
 	defaultLogLevel       = "info"
-	defaultSessionIdle    = 12 * time.Hour
-	defaultSessionMax     = 14 * 24 * time.Hour
 	defaultOutboxInterval = time.Second
 	// defaultKEKName is the key-encryption key file name used when --kek-file is not given.
 	defaultKEKName = "gatehouse.kek"
@@ -101,10 +97,6 @@ var settings = []setting{
 	{name: keyKEK, secret: true,
 		usage: "key-encryption key as base64 of 32 random bytes, instead of --kek-file; " +
 			"prefer GATEHOUSE_KEK, since flags are visible to other local users"},
-	{name: keySessionIdle, kind: kindDuration, def: defaultSessionIdle.String(),
-		usage: "end a session after this long without activity"},
-	{name: keySessionMax, kind: kindDuration, def: defaultSessionMax.String(),
-		usage: "end a session this long after sign-in, however active; 336h is 14 days"},
 	{name: keyGeoIPDB,
 		usage: "optional GeoIP database file"},
 	{name: keyOutboxInterval, kind: kindDuration, def: defaultOutboxInterval.String(),

@@ -253,17 +253,11 @@ func (c Config) checkDurations() error {
 		value fmt.Stringer
 		ok    bool
 	}{
-		{keySessionIdle, c.SessionIdle, c.SessionIdle > 0},
-		{keySessionMax, c.SessionMax, c.SessionMax > 0},
 		{keyOutboxInterval, c.OutboxInterval, c.OutboxInterval > 0},
 	} {
 		if !d.ok {
 			return c.fail(d.name, d.value.String(), "must be positive")
 		}
-	}
-	if c.SessionIdle > c.SessionMax {
-		return c.fail(keySessionIdle, c.SessionIdle.String(),
-			fmt.Sprintf("must not exceed %s (%s)", c.source(keySessionMax), c.SessionMax))
 	}
 	return nil
 }

@@ -67,12 +67,6 @@ func TestValidationErrors(t *testing.T) {
 		{"kek and kek-file", env{"GATEHOUSE_KEK": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s="},
 			[]string{"--kek-file", "k.kek"}, "kek-file",
 			`invalid --kek-file "k.kek": cannot be combined with GATEHOUSE_KEK; set only one`},
-		{"session-idle from environment", env{"GATEHOUSE_SESSION_IDLE": "12"}, nil, "session-idle",
-			`invalid GATEHOUSE_SESSION_IDLE "12": must be a duration such as 90s, 30m or 12h`},
-		{"session-max not positive", nil, []string{"--session-max", "0s"}, "session-max",
-			`invalid --session-max "0s": must be positive`},
-		{"session-idle above session-max", env{"GATEHOUSE_SESSION_MAX": "1h"}, nil, "session-idle",
-			`invalid --session-idle "12h0m0s": must not exceed GATEHOUSE_SESSION_MAX (1h0m0s)`},
 		{"geoip-db missing", nil, []string{"--geoip-db", "/nonexistent/geo.mmdb"}, "geoip-db",
 			`invalid --geoip-db "/nonexistent/geo.mmdb": no such file or directory`},
 		{"outbox-interval", env{"GATEHOUSE_OUTBOX_INTERVAL": "-1s"}, nil, "outbox-interval",
@@ -106,7 +100,7 @@ func TestValidateHandBuilt(t *testing.T) {
 	valid := Config{
 		Listen: "127.0.0.1:0", BaseURL: "https://id.example.com", Database: "postgres://u:p@db/gatehouse",
 		LogFormat: "json", LogLevel: "warn", KEKFile: "gatehouse.kek",
-		SessionIdle: time.Hour, SessionMax: 2 * time.Hour, OutboxInterval: time.Second,
+		OutboxInterval: time.Second,
 	}
 	if err := valid.Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)

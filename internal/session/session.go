@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
 // Authentication context class references.
@@ -43,14 +44,13 @@ const (
 // ErrNoSession means the request carries no valid session.
 var ErrNoSession = errors.New("no session")
 
-// Manager creates, finds and revokes sessions.
+// Manager creates, finds and revokes sessions. Lifetimes come from each tenant's
+// policy (sessions.idle, sessions.absolute).
 type Manager struct {
 	Store      store.Store
 	Now        func() time.Time
 	CookieName string // "__Host-gh_session", or "gh_session" on http://localhost
 	Secure     bool
-	Idle       time.Duration
-	Absolute   time.Duration
 }
 
 // New describes a session to create.
@@ -72,18 +72,22 @@ func (m *Manager) Create(ctx context.Context, tx store.Tx, n New) (string, *stor
 	if n.Flow == "" {
 		n.Flow = FlowNormal
 	}
+	p, err := tenant.CurrentPolicy(ctx, tx, n.TenantID)
+	if err != nil {
+		return "", nil, err
+	}
 	now := store.Micro(m.Now())
 	token := secret.Token(32)
 	s := &store.Session{
 		ID: secret.ID(), TokenHash: secret.Hash(token), TenantID: n.TenantID, UserID: n.UserID,
-		CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(m.Idle), ExpiresAt: now.Add(m.Absolute),
+		CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(p.Sessions.Idle.D()), ExpiresAt: now.Add(p.Sessions.Absolute.D()),
 		AuthTime: now, AMR: slices.Clone(n.AMR), ACR: n.ACR, Flow: n.Flow, IP: n.IP, Network: n.Network,
 		UserAgent: truncate(n.UserAgent, 512), Restricted: n.Restricted,
 	}
 	if err := tx.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
-	err := audit.Record(ctx, tx, now, audit.Meta{
+	err = audit.Record(ctx, tx, now, audit.Meta{
 		ActorType: audit.ActorUser, ActorID: n.UserID, IP: n.IP, Network: n.Network,
 		UserAgent: n.UserAgent, SessionID: s.ID, Flow: n.Flow,
 	}, audit.Entry{
@@ -138,7 +142,9 @@ func (m *Manager) Lookup(ctx context.Context, r *http.Request, tenantID string) 
 		return nil, ErrNoSession
 	}
 	if now.Sub(s.LastSeenAt) >= touchEvery {
-		idle := now.Add(m.Idle)
+		// The idle window is fixed when the session is made, so extending it needs no
+		// policy read on the hot path.
+		idle := now.Add(s.IdleExpiresAt.Sub(s.LastSeenAt))
 		if idle.After(s.ExpiresAt) {
 			idle = s.ExpiresAt
 		}

@@ -55,7 +55,12 @@ func newFixture(t *testing.T, secure bool) *fixture {
 	if secure {
 		name = "__Host-gh_session"
 	}
-	mgr := &session.Manager{Store: db, Now: c.Now, CookieName: name, Secure: secure, Idle: time.Hour, Absolute: 24 * time.Hour}
+	p := tenant.DefaultPolicy()
+	p.Sessions.Idle, p.Sessions.Absolute = tenant.Duration(time.Hour), tenant.Duration(24*time.Hour)
+	if _, err := ts.SetPolicy(ctx, "default", p, audit.System()); err != nil {
+		t.Fatal(err)
+	}
+	mgr := &session.Manager{Store: db, Now: c.Now, CookieName: name, Secure: secure}
 	return &fixture{db: db, clock: c, mgr: mgr, user: u}
 }
 

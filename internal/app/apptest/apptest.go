@@ -79,8 +79,6 @@ func Start(t testing.TB, opts ...Option) *Server {
 		KEKFile:        filepath.Join(dir, "gatehouse.kek"),
 		LogFormat:      "text",
 		LogLevel:       "debug",
-		SessionIdle:    12 * time.Hour,
-		SessionMax:     14 * 24 * time.Hour,
 		OutboxInterval: 50 * time.Millisecond,
 	}
 	for _, o := range opts {
