@@ -112,7 +112,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 func (a *App) prepareSchema(ctx context.Context) error {
 	current, target, err := a.DB.SchemaState(ctx)
 	if err != nil {
-		return fmt.Errorf("database %s: %w", a.Config.Database, err)
+		return fmt.Errorf("database %s: %w", sqlstore.Redact(a.Config.Database), err)
 	}
 	switch {
 	case current == target:

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -311,6 +312,23 @@ func TestSchemaBehindIsRefusedUnlessAutoMigrate(t *testing.T) {
 		t.Fatalf("auto-migrate: %v", err)
 	}
 	a.Close()
+}
+
+func TestDatabaseFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "new.db")
+	db, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("new database file mode %v, want 0600", st.Mode().Perm())
+	}
 }
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {

@@ -34,6 +34,8 @@ type User struct {
 	Roles       []string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// NudgeSkips counts how often the user dismissed the "Sign in faster" prompt.
+	NudgeSkips int
 }
 
 // Identifier kinds.
@@ -157,4 +159,34 @@ type Mail struct {
 	Subject   string
 	Body      string
 	CreatedAt time.Time
+}
+
+// Credential kinds.
+const (
+	CredPasskey = "passkey"
+)
+
+// Credential is a sign-in credential of a user. For passkeys the WebAuthn fields are
+// filled; CredentialID and PublicKey are base64url text.
+type Credential struct {
+	ID              string // internal handle, used in URLs and audit events
+	TenantID        string
+	UserID          string
+	Kind            string
+	CredentialID    string // WebAuthn credential id, base64url
+	PublicKey       string // COSE public key, base64url
+	SignCount       uint32
+	AAGUID          string // hex
+	Transports      []string
+	BackupEligible  bool
+	BackedUp        bool
+	UserVerified    bool
+	AttestationType string
+	Name            string
+	// Provisional marks a credential enrolled during a recovery hold.
+	Provisional bool
+	CreatedAt   time.Time
+	CreatedIP   string
+	LastUsedAt  time.Time
+	LastUsedIP  string
 }

@@ -48,6 +48,7 @@ type Tx interface {
 	AuditTx
 	OutboxTx
 	CounterTx
+	CredentialTx
 }
 
 // TenantTx reads and writes tenants and their versioned policy documents.
@@ -147,4 +148,21 @@ type CounterTx interface {
 	CounterValue(ctx context.Context, key string, windowStart time.Time) (int, error)
 	// ResetCounter forgets key.
 	ResetCounter(ctx context.Context, key string) error
+}
+
+// CredentialTx reads and writes sign-in credentials.
+type CredentialTx interface {
+	// CreateCredential stores a new credential; ErrConflict if the tenant already has
+	// one with the same CredentialID.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// GetCredentialByCredID finds a credential by its WebAuthn id within a tenant.
+	GetCredentialByCredID(ctx context.Context, tenantID, credentialID string) (*Credential, error)
+	GetCredential(ctx context.Context, tenantID, id string) (*Credential, error)
+	// ListCredentials returns a user's credentials, oldest first.
+	ListCredentials(ctx context.Context, tenantID, userID string) ([]Credential, error)
+	// UpdateCredentialUse records a successful use: counter, backup state, when, where.
+	UpdateCredentialUse(ctx context.Context, c *Credential) error
+	// UpdateCredential changes the user-visible name and the provisional flag.
+	UpdateCredential(ctx context.Context, c *Credential) error
+	DeleteCredential(ctx context.Context, tenantID, id string) error
 }

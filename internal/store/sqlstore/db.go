@@ -9,8 +9,10 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +51,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return OpenPostgres(ctx, dsn)
 	default:
-		return nil, fmt.Errorf("database %q: want sqlite:PATH or a postgres:// URL", redact(dsn))
+		return nil, fmt.Errorf("database %q: want sqlite:PATH or a postgres:// URL", Redact(dsn))
 	}
 }
 
@@ -57,6 +59,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database: empty sqlite path")
+	}
+	// The file holds personal data and hashed secrets: create it readable by its owner
+	// only. SQLite gives the -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	// Every pragma is set here and nowhere else:
 	//   journal_mode=WAL   readers never block the writer and vice versa;
@@ -95,7 +104,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	pool, err := sql.Open("pgx", url)
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", redact(url), err)
+		return nil, fmt.Errorf("database %s: %w", Redact(url), err)
 	}
 	pool.SetMaxOpenConns(20)
 	pool.SetMaxIdleConns(20)
@@ -105,7 +114,7 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	defer cancel()
 	if err := db.Ping(pctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database %s: %w", redact(url), err)
+		return nil, fmt.Errorf("database %s: %w", Redact(url), err)
 	}
 	return db, nil
 }
@@ -254,14 +263,29 @@ func (db *DB) rebind(q string) string {
 	return b.String()
 }
 
-// redact hides a password in a database URL so it can appear in an error.
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
+// Redact hides passwords in a database URL (in the user part and in the query) so it
+// can appear in an error or a log line.
+func Redact(dsn string) string {
+	if strings.HasPrefix(dsn, "sqlite:") {
 		return dsn
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparsable database URL)"
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "pass") || strings.Contains(strings.ToLower(k), "key") {
+				q.Set(k, "xxxxx")
+			}
+		}
+		u.RawQuery = q.Encode()
 	}
 	return u.String()
 }

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -46,11 +47,24 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, db.writer, sub, opts...)
 }
 
-// Migrations lists every known schema version and whether it is applied.
+// Migrations lists every known schema version and whether it is applied. It changes
+// nothing: on a database that was never migrated it reports every version as pending
+// without creating the version table.
 func (db *DB) Migrations(ctx context.Context) ([]Migration, error) {
 	p, err := db.provider()
 	if err != nil {
 		return nil, err
+	}
+	exists, err := db.versionTableExists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if !exists {
+		var out []Migration
+		for _, src := range p.ListSources() {
+			out = append(out, Migration{Version: src.Version, Name: filepath.Base(src.Path)})
+		}
+		return out, nil
 	}
 	st, err := p.Status(ctx)
 	if err != nil {
@@ -58,7 +72,7 @@ func (db *DB) Migrations(ctx context.Context) ([]Migration, error) {
 	}
 	out := make([]Migration, 0, len(st))
 	for _, s := range st {
-		out = append(out, Migration{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+		out = append(out, Migration{Version: s.Source.Version, Name: filepath.Base(s.Source.Path), Applied: s.State == goose.StateApplied})
 	}
 	return out, nil
 }
@@ -76,7 +90,7 @@ func (db *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	}
 	out := make([]Migration, 0, len(res))
 	for _, r := range res {
-		out = append(out, Migration{Version: r.Source.Version, Name: r.Source.Path, Applied: true})
+		out = append(out, Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
 	}
 	return out, nil
 }
@@ -118,4 +132,17 @@ func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 	}
 	_, err = p.UpTo(ctx, version)
 	return err
+}
+
+// versionTableExists reports whether migrations ever ran on this database.
+func (db *DB) versionTableExists(ctx context.Context) (bool, error) {
+	var n int
+	var err error
+	if db.dialect == Postgres {
+		err = db.writer.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name = 'goose_db_version'`).Scan(&n)
+	} else {
+		err = db.writer.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`).Scan(&n)
+	}
+	return n > 0, err
 }
