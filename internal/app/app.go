@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/passkey"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -47,6 +48,7 @@ type App struct {
 	Tenants  *tenant.Service
 	Users    *user.Service
 	Sessions *session.Manager
+	Passkeys *passkey.Service
 	Registry *prometheus.Registry
 	Outbox   *notify.Worker
 	Sealer   *keys.Sealer
@@ -84,6 +86,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.Tenants = &tenant.Service{Store: a.Store, Now: a.Now}
 	a.Users = &user.Service{Store: a.Store, Now: a.Now}
 	a.Sessions = &session.Manager{Store: a.Store, Now: a.Now, CookieName: cfg.CookieName(), Secure: cfg.Secure()}
+	a.Passkeys = &passkey.Service{Store: a.Store, Now: a.Now, BaseURL: cfg.BaseURL, Sessions: a.Sessions, Logger: a.Logger}
 	created, err := a.Tenants.EnsureBuiltins(ctx)
 	if err != nil {
 		db.Close()

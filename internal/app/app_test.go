@@ -186,7 +186,7 @@ func TestSignedInSessionShownAndCorruptCookieIgnored(t *testing.T) {
 }
 
 func TestDevMailboxDeliversAndIsLoopbackOnly(t *testing.T) {
-	s := apptest.Start(t, func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
+	s := apptest.Start(t, apptest.WithConfig(func(c *config.Config) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} }))
 	ctx := context.Background()
 	err := s.App.Store.InTx(ctx, func(tx store.Tx) error {
 		return notify.QueueEmail(ctx, tx, "default", "test:welcome", notify.Email{To: "reader@example.com", Subject: "Welcome <b>aboard</b>", Text: "Hello."}, time.Now())

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/passkey"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -73,6 +74,7 @@ func (a *App) routes() (http.Handler, error) {
 			"Name": t.DisplayName, "ID": t.ID, "Issuer": a.Config.Issuer(t.ID), "SignedIn": s != nil,
 		})
 	})))
+	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
 	mux.HandleFunc("/", rd.NotFound)
 
 	return web.Stack{

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -25,6 +27,17 @@ const (
 	SessionRevoked    = "session.revoked"
 	SessionsRevoked   = "session.revoked_all"
 	OperatorSetupLink = "operator.setup_link_issued"
+
+	UserSignedUp        = "user.signed_up"
+	SignInSucceeded     = "signin.succeeded"
+	SignInFailed        = "signin.failed"
+	StepUpSucceeded     = "stepup.succeeded"
+	StepUpFailed        = "stepup.failed"
+	PasskeyEnrolled     = "passkey.enrolled"
+	PasskeyEnrollFailed = "passkey.enroll_failed"
+	PasskeyRenamed      = "passkey.renamed"
+	PasskeyRemoved      = "passkey.removed"
+	SignCountRegression = "passkey.sign_count_regression"
 )
 
 // Results.
@@ -103,16 +116,28 @@ func Record(ctx context.Context, tx store.Tx, now time.Time, m Meta, e Entry) er
 	}
 	ev := &store.AuditEvent{
 		TenantID: e.TenantID, ID: secret.ID(), Type: e.Type, OccurredAt: now,
-		ActorType: m.ActorType, ActorID: m.ActorID, TargetType: e.TargetType, TargetID: e.TargetID,
-		IP: m.IP, Network: m.Network, UserAgent: truncate(m.UserAgent, 512), SessionID: m.SessionID,
-		Flow: m.Flow, Result: e.Result, Severity: e.Severity, Details: details,
+		ActorType: text(m.ActorType, 64), ActorID: text(m.ActorID, 256),
+		TargetType: text(e.TargetType, 64), TargetID: text(e.TargetID, 256),
+		IP: text(m.IP, 64), Network: text(m.Network, 64), UserAgent: text(m.UserAgent, 512),
+		SessionID: text(m.SessionID, 256), Flow: text(m.Flow, 64), Result: e.Result, Severity: e.Severity, Details: details,
 	}
 	return tx.AppendAudit(ctx, ev)
 }
 
-func truncate(s string, n int) string {
+// text makes a value that may come from a request (a User-Agent header can hold any
+// bytes) safe to store: valid UTF-8, which PostgreSQL demands of TEXT, without NUL,
+// which it refuses too, and at most n bytes, cut between characters. Otherwise a
+// crafted header would fail the transaction of the change the event describes.
+func text(s string, n int) string {
+	if utf8.ValidString(s) && len(s) <= n && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -36,6 +36,9 @@ type User struct {
 	UpdatedAt   time.Time
 	// NudgeSkips counts how often the user dismissed the "Sign in faster" prompt.
 	NudgeSkips int
+	// HoldUntil is the end of a recovery hold (zero: none). Credentials enrolled
+	// during a hold are provisional.
+	HoldUntil time.Time
 }
 
 // Identifier kinds.

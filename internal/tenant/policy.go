@@ -1,8 +1,13 @@
 package tenant
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"reflect"
+	"strconv"
 	"time"
 )
 
@@ -12,19 +17,23 @@ type Duration time.Duration
 // MarshalJSON implements json.Marshaler.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// UnmarshalJSON implements json.Unmarshaler.
+// UnmarshalJSON implements json.Unmarshaler. It fails with a *json.UnmarshalTypeError,
+// which encoding/json completes with the path of the field being read, so the error
+// can say which duration is wrong.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string like \"10m\"")
+	if err := json.Unmarshal(b, &s); err != nil || string(b) == "null" {
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: durationType}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("duration %q: %v", s, err)
+		return &json.UnmarshalTypeError{Value: "string " + strconv.Quote(s), Type: durationType}
 	}
 	*d = Duration(v)
 	return nil
 }
+
+var durationType = reflect.TypeFor[Duration]()
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
@@ -210,8 +219,10 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("sessions.nudge_max_skips must not be negative")
 	case p.Throttles.CodeTries < 1 || p.Throttles.CodeTries > 10:
 		return fmt.Errorf("throttles.code_tries must be between 1 and 10")
-	case p.Throttles.CodeSendsPerHour < 1 || p.Throttles.IPAttemptsPerHour < 1:
-		return fmt.Errorf("throttles must be positive")
+	case p.Throttles.CodeSendsPerHour < 1:
+		return fmt.Errorf("throttles.code_sends_per_hour must be at least 1")
+	case p.Throttles.IPAttemptsPerHour < 1:
+		return fmt.Errorf("throttles.ip_attempts_per_hour must be at least 1")
 	case p.Throttles.CodeLifetime.D() < time.Minute || p.Throttles.CodeLifetime.D() > 24*time.Hour:
 		return fmt.Errorf("throttles.code_lifetime must be between 1m and 24h")
 	case p.Throttles.DeviceCodeEntries < 1 || p.Throttles.DeviceCodeEntries > 10:
@@ -232,17 +243,147 @@ func (p *Policy) Validate() error {
 	return nil
 }
 
-// Parse reads a policy document strictly: unknown fields are errors, missing fields
-// keep their secure defaults.
+// Parse reads a policy document strictly: it must be one JSON object, unknown fields
+// are errors, and missing fields keep their secure defaults. Every error wraps
+// ErrInvalid and names the offending field where there is one.
 func Parse(doc []byte) (Policy, error) {
-	p := DefaultPolicy()
-	dec := json.NewDecoder(bytesReader(doc))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		return Policy{}, fmt.Errorf("policy document: %v", err)
-	}
-	if err := p.Validate(); err != nil {
-		return Policy{}, fmt.Errorf("policy document: %v", err)
+	p, err := parse(doc)
+	if err != nil {
+		return Policy{}, fmt.Errorf("%w: policy document: %v", ErrInvalid, err)
 	}
 	return p, nil
+}
+
+func parse(doc []byte) (Policy, error) {
+	if trimmed := bytes.TrimLeft(doc, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return Policy{}, errors.New("want a JSON object")
+	}
+	p := DefaultPolicy()
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return Policy{}, fmt.Errorf("%s: want %s, got %s", te.Field, describe(te.Type), te.Value)
+		}
+		return Policy{}, err
+	}
+	// A second document would be ignored, so a reader could believe it applies.
+	if _, err := dec.Token(); err != io.EOF {
+		return Policy{}, errors.New("unexpected data after the JSON object")
+	}
+	if err := checkNames(doc); err != nil {
+		return Policy{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// checkNames refuses field names that encoding/json accepts but another reader of the
+// document would not: it matches names case-insensitively (with Unicode folding, so
+// "ſms" reads as "sms") and lets the last of two equal names win. Either would let a
+// document that a reviewer reads as one policy apply another. Every name in the schema
+// (including the retirement keys) is lower-case ASCII, so that is all we accept, once
+// per object. The document has already decoded against the schema, so it is shallow.
+func checkNames(doc []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	return checkValue(dec, "")
+}
+
+func checkValue(dec *json.Decoder, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('['):
+		for dec.More() {
+			if err := checkValue(dec, path); err != nil {
+				return err
+			}
+		}
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			name, _ := tok.(string)
+			field := name
+			if path != "" {
+				field = path + "." + name
+			}
+			if !schemaName(name) {
+				if path == "" {
+					return fmt.Errorf("unknown field %q", name)
+				}
+				return fmt.Errorf("%s: unknown field %q", path, name)
+			}
+			if seen[name] {
+				return fmt.Errorf("%s appears more than once", field)
+			}
+			seen[name] = true
+			if err := checkValue(dec, field); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	_, err = dec.Token() // the closing bracket or brace
+	return err
+}
+
+func schemaName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// describe names what a field of type t expects, for error messages.
+func describe(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration like "10m" or "24h"`
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		return "a whole number"
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Slice:
+		return "a list of strings"
+	default:
+		return "an object"
+	}
+}
+
+// jsonKind describes a JSON value by its kind, without repeating it.
+func jsonKind(b []byte) string {
+	switch b = bytes.TrimSpace(b); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '"':
+		return "string"
+	case b[0] == '{':
+		return "object"
+	case b[0] == '[':
+		return "array"
+	case b[0] == 't' || b[0] == 'f':
+		return "bool"
+	case b[0] == 'n':
+		return "null"
+	default:
+		return "number"
+	}
 }

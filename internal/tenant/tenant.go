@@ -2,12 +2,10 @@
 package tenant
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"time"
 
@@ -140,7 +138,9 @@ func CurrentPolicy(ctx context.Context, tx store.Tx, tenantID string) (Policy, e
 	}
 	p, err := Parse(sp.Document)
 	if err != nil {
-		return Policy{}, fmt.Errorf("tenant %s policy v%d: %w", tenantID, sp.Version, err)
+		// A stored policy that no longer parses is the server's problem, not the
+		// caller's: %v keeps it from reading as ErrInvalid input.
+		return Policy{}, fmt.Errorf("tenant %s policy v%d: %v", tenantID, sp.Version, err)
 	}
 	p.Version = sp.Version
 	return p, nil
@@ -153,6 +153,9 @@ func (s *Service) SetPolicy(ctx context.Context, tenantID string, p Policy, m au
 		return Policy{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if _, err := tx.GetTenant(ctx, tenantID); err != nil {
+			return fmt.Errorf("tenant %q: %w", tenantID, err)
+		}
 		v, err := putPolicy(ctx, tx, s.Now(), tenantID, p, m)
 		p.Version = v
 		return err
@@ -172,9 +175,7 @@ func putPolicy(ctx context.Context, tx store.Tx, now time.Time, tenantID string,
 	}
 	err = audit.Record(ctx, tx, now, m, audit.Entry{
 		Type: audit.PolicyChanged, TenantID: tenantID, TargetType: "policy", TargetID: tenantID,
-		Details: map[string]int{"version": sp.Version},
+		Details: map[string]int{"version": sp.Version, "previous_version": sp.Version - 1},
 	})
 	return sp.Version, err
 }
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
@@ -27,21 +29,38 @@ var ErrInvalid = errors.New("invalid")
 
 // NormalizeEmail returns the canonical form of a bare email address: trimmed, domain
 // lower-cased and, because people type addresses in any case, the local part too.
+// It refuses display-name forms, comments, quoting and characters that do not print
+// (zero-width, direction overrides, non-ASCII spaces), which would let two stored
+// addresses look alike to the people who read them.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 254 || !utf8.ValidString(s) {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, s)
+	if s == "" || !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: %s is not an email address", ErrInvalid, quoteInput(s))
+	}
+	// Lower-case first so that the checks below hold for what is stored: a few
+	// letters grow when lower-cased, and the stored form must normalize to itself.
+	s = strings.ToLower(s)
+	if len(s) > 254 {
+		return "", fmt.Errorf("%w: an email address has at most 254 characters", ErrInvalid)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) || r == ' ' {
+			return "", fmt.Errorf("%w: %s is not an email address", ErrInvalid, quoteInput(s))
+		}
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s || !strings.Contains(a.Address, "@") {
-		return "", fmt.Errorf("%w: %q is not an email address", ErrInvalid, s)
+	if err != nil || a.Name != "" || a.Address != s || strings.Count(s, "@") != 1 {
+		return "", fmt.Errorf("%w: %s is not an email address", ErrInvalid, quoteInput(s))
 	}
-	return strings.ToLower(a.Address), nil
+	return s, nil
 }
 
-// NormalizePhone returns an E.164 number (+ and 8-15 digits), dropping spaces, dashes,
-// dots and parentheses.
+// NormalizePhone returns an E.164 number (+, a country code that does not start with
+// 0, 8-15 digits in all), dropping spaces, dashes, dots and parentheses.
 func NormalizePhone(s string) (string, error) {
+	bad := func() (string, error) {
+		return "", fmt.Errorf("%w: %s is not a phone number in international form (+15551234567)", ErrInvalid, quoteInput(s))
+	}
 	var b strings.Builder
 	for i, r := range strings.TrimSpace(s) {
 		switch {
@@ -51,14 +70,31 @@ func NormalizePhone(s string) (string, error) {
 			b.WriteRune(r)
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
 		default:
-			return "", fmt.Errorf("%w: %q is not a phone number in international form (+15551234567)", ErrInvalid, s)
+			return bad()
+		}
+		if b.Len() > 16 {
+			return bad()
 		}
 	}
 	out := b.String()
-	if !strings.HasPrefix(out, "+") || len(out) < 9 || len(out) > 16 {
-		return "", fmt.Errorf("%w: %q is not a phone number in international form (+15551234567)", ErrInvalid, s)
+	if !strings.HasPrefix(out, "+") || len(out) < 9 || len(out) > 16 || out[1] == '0' {
+		return bad()
 	}
 	return out, nil
+}
+
+// quoteInput quotes what someone typed for an error message, cut short so that a huge
+// input does not become a huge error (and log line).
+func quoteInput(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return strconv.Quote(s)
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strconv.Quote(s[:cut]) + "…"
 }
 
 // ValidRole reports whether r is a known role.
@@ -77,6 +113,9 @@ type Service struct {
 
 // NewUser is the input of Create.
 type NewUser struct {
+	// ID, when set, is the id to use (a sign-up ceremony fixes it in advance as the
+	// passkey's user handle); otherwise a random one is made.
+	ID            string
 	DisplayName   string
 	Email         string
 	EmailVerified bool
@@ -125,8 +164,12 @@ func Create(ctx context.Context, tx store.Tx, now time.Time, tenantID string, in
 	roles := slices.Clone(in.Roles)
 	slices.Sort(roles)
 	roles = slices.Compact(roles)
+	id := in.ID
+	if id == "" {
+		id = secret.ID()
+	}
 	u := &store.User{
-		ID: secret.ID(), TenantID: tenantID, DisplayName: in.DisplayName, Status: store.UserActive,
+		ID: id, TenantID: tenantID, DisplayName: in.DisplayName, Status: store.UserActive,
 		Roles: roles, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := tx.CreateUser(ctx, u); err != nil {

@@ -56,11 +56,43 @@ func (b *Buffer) String() string {
 	return b.b.String()
 }
 
-// Option changes the configuration before the node opens.
-type Option func(*config.Config)
+// Settings are what options may change before the node opens.
+type Settings struct {
+	Config config.Config
+	Now    func() time.Time
+}
+
+// Option changes the settings before the node opens.
+type Option func(*Settings)
 
 // WithDatabase uses dsn instead of a fresh SQLite file.
-func WithDatabase(dsn string) Option { return func(c *config.Config) { c.Database = dsn } }
+func WithDatabase(dsn string) Option { return func(s *Settings) { s.Config.Database = dsn } }
+
+// WithConfig changes the configuration.
+func WithConfig(f func(*config.Config)) Option { return func(s *Settings) { f(&s.Config) } }
+
+// WithClock gives the node a controllable clock.
+func WithClock(c *Clock) Option { return func(s *Settings) { s.Now = c.Now } }
+
+// Clock is a settable clock for tests; it starts at the real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now returns the real time plus every Advance so far.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
 
 // Start opens a node on a fresh SQLite database in t.TempDir() and serves it on
 // 127.0.0.1 with a base URL of http://localhost:PORT; it stops when the test ends.
@@ -81,13 +113,15 @@ func Start(t testing.TB, opts ...Option) *Server {
 		LogLevel:       "debug",
 		OutboxInterval: 50 * time.Millisecond,
 	}
+	st := Settings{Config: cfg}
 	for _, o := range opts {
-		o(&cfg)
+		o(&st)
 	}
+	cfg = st.Config
 	logs := &Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.Open(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.Open(ctx, cfg, app.Options{Logger: logger, Now: st.Now})
 	if err != nil {
 		cancel()
 		ln.Close()

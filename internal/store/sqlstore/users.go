@@ -8,26 +8,28 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
-const userCols = `id, tenant_id, display_name, status, roles, created_at, updated_at, nudge_skips`
+const userCols = `id, tenant_id, display_name, status, roles, created_at, updated_at, nudge_skips, hold_until`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(s scanner) (*store.User, error) {
 	var u store.User
 	var roles string
-	var created, updated int64
-	if err := s.Scan(&u.ID, &u.TenantID, &u.DisplayName, &u.Status, &roles, &created, &updated, &u.NudgeSkips); err != nil {
+	var created, updated, hold int64
+	if err := s.Scan(&u.ID, &u.TenantID, &u.DisplayName, &u.Status, &roles, &created, &updated, &u.NudgeSkips, &hold); err != nil {
 		return nil, err
 	}
 	u.Roles = splitList(roles)
 	u.CreatedAt = fromMicros(created)
 	u.UpdatedAt = fromMicros(updated)
+	u.HoldUntil = fromMicros(hold)
 	return &u, nil
 }
 
 func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
-	err := t.insertUnique(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.TenantID, u.DisplayName, u.Status, joinList(u.Roles), micros(u.CreatedAt), micros(u.UpdatedAt), u.NudgeSkips)
+	err := t.insertUnique(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.TenantID, u.DisplayName, u.Status, joinList(u.Roles), micros(u.CreatedAt), micros(u.UpdatedAt), u.NudgeSkips,
+		micros(u.HoldUntil))
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
@@ -40,7 +42,7 @@ func (t *tx) GetUser(ctx context.Context, tenantID, id string) (*store.User, err
 }
 
 func (t *tx) FindUserByIdentifier(ctx context.Context, tenantID, kind, value string) (*store.User, error) {
-	u, err := scanUser(t.queryRow(ctx, `SELECT u.id, u.tenant_id, u.display_name, u.status, u.roles, u.created_at, u.updated_at, u.nudge_skips
+	u, err := scanUser(t.queryRow(ctx, `SELECT u.id, u.tenant_id, u.display_name, u.status, u.roles, u.created_at, u.updated_at, u.nudge_skips, u.hold_until
 		FROM users u JOIN user_identifiers i ON i.user_id = u.id
 		WHERE i.tenant_id = ? AND i.kind = ? AND i.value = ?`, tenantID, kind, value))
 	return u, t.db.classify(err)
@@ -84,8 +86,9 @@ func (t *tx) ListUsers(ctx context.Context, tenantID string, q store.UserQuery) 
 }
 
 func (t *tx) UpdateUser(ctx context.Context, u *store.User) error {
-	return affected(t.exec(ctx, `UPDATE users SET display_name = ?, status = ?, roles = ?, updated_at = ?, nudge_skips = ?
-		WHERE tenant_id = ? AND id = ?`, u.DisplayName, u.Status, joinList(u.Roles), micros(u.UpdatedAt), u.NudgeSkips, u.TenantID, u.ID))
+	return affected(t.exec(ctx, `UPDATE users SET display_name = ?, status = ?, roles = ?, updated_at = ?, nudge_skips = ?, hold_until = ?
+		WHERE tenant_id = ? AND id = ?`, u.DisplayName, u.Status, joinList(u.Roles), micros(u.UpdatedAt), u.NudgeSkips,
+		micros(u.HoldUntil), u.TenantID, u.ID))
 }
 
 const identCols = `id, tenant_id, user_id, kind, value, verified, is_primary, created_at, verified_at`

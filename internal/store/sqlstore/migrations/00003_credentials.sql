@@ -1,5 +1,5 @@
 -- Sign-in credentials (passkeys first; later methods add their own kinds) and the
--- per-user count of skipped "Sign in faster" prompts.
+-- per-user count of skipped "Sign in faster" prompts and recovery hold deadline.
 
 -- +goose Up
 CREATE TABLE credentials (
@@ -27,7 +27,9 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_user ON credentials (tenant_id, user_id);
 
 ALTER TABLE users ADD COLUMN nudge_skips BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN hold_until BIGINT NOT NULL DEFAULT 0;
 
 -- +goose Down
+ALTER TABLE users DROP COLUMN hold_until;
 ALTER TABLE users DROP COLUMN nudge_skips;
 DROP TABLE credentials;

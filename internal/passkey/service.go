@@ -1,0 +1,293 @@
+package passkey
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/session"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
+)
+
+// Service runs passkey ceremonies.
+type Service struct {
+	Store    store.Store
+	Now      func() time.Time
+	BaseURL  string
+	Sessions *session.Manager
+	Logger   *slog.Logger
+}
+
+// Client is where a request came from.
+type Client struct {
+	IP        string
+	Network   string
+	UserAgent string
+}
+
+func (c Client) meta(actorID, sessionID string) audit.Meta {
+	return audit.Meta{ActorType: audit.ActorUser, ActorID: actorID, IP: c.IP, Network: c.Network,
+		UserAgent: c.UserAgent, SessionID: sessionID}
+}
+
+// loadRP reads the tenant and its policy and builds the relying party.
+func (s *Service) loadRP(ctx context.Context, tx store.Tx, tenantID string) (*webauthn.WebAuthn, tenant.Policy, error) {
+	t, err := tx.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, tenant.Policy{}, err
+	}
+	p, err := tenant.CurrentPolicy(ctx, tx, tenantID)
+	if err != nil {
+		return nil, tenant.Policy{}, err
+	}
+	rp, err := relyingParty(s.BaseURL, t, p)
+	return rp, p, err
+}
+
+// ceremonyLimit bounds ceremony starts per client IP and minute across all nodes.
+const ceremonyLimit = 60
+
+func (s *Service) throttle(ctx context.Context, tx store.Tx, tenantID string, c Client) error {
+	now := s.Now()
+	window := now.Truncate(time.Minute)
+	n, err := tx.Hit(ctx, "ceremony:"+tenantID+":"+c.Network, window, window.Add(2*time.Minute))
+	if err != nil {
+		return err
+	}
+	if n > ceremonyLimit {
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled,
+			Message: fmt.Sprintf("Too many attempts from your network. Try again in %d seconds.", int(window.Add(time.Minute).Sub(now).Seconds())+1),
+			Reason:  "ceremony start limit"}
+	}
+	return nil
+}
+
+// Options is what the browser passes to navigator.credentials.create or get.
+type Options = json.RawMessage
+
+// BeginLogin starts a usernameless sign-in; with conditional set the browser offers
+// the passkeys in the identifier field's autofill. No account is named, so the
+// response reveals nothing about which accounts exist.
+func (s *Service) BeginLogin(ctx context.Context, tenantID string, conditional bool, c Client) (Options, error) {
+	var out Options
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.throttle(ctx, tx, tenantID, c); err != nil {
+			return err
+		}
+		rp, _, err := s.loadRP(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var opts *protocol.CredentialAssertion
+		var sd *webauthn.SessionData
+		if conditional {
+			opts, sd, err = rp.BeginDiscoverableMediatedLogin(protocol.MediationConditional)
+		} else {
+			opts, sd, err = rp.BeginDiscoverableLogin()
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.saveCeremony(ctx, tx, kindLogin, tenantID, &ceremony{Session: *sd}); err != nil {
+			return err
+		}
+		out, err = json.Marshal(opts)
+		return err
+	})
+	return out, err
+}
+
+// LoginResult is a successful passkey sign-in.
+type LoginResult struct {
+	User       *store.User
+	Credential *store.Credential
+	Session    *store.Session
+	// Token is the new session cookie's value.
+	Token string
+}
+
+// FinishLogin verifies the assertion in body and, on success, creates a
+// phishing-resistant session. Every failure consumes the challenge and is audited.
+func (s *Service) FinishLogin(ctx context.Context, tenantID string, body []byte, c Client) (*LoginResult, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return nil, s.loginFailed(ctx, tenantID, "", "", "", malformed(reason(err)), c)
+	}
+	challenge := parsed.Response.CollectedClientData.Challenge
+	credID := b64.EncodeToString(parsed.RawID)
+
+	var (
+		user   *store.User
+		cred   *store.Credential
+		waCred *webauthn.Credential
+		policy tenant.Policy
+	)
+	// Verify on a read transaction: the signature check needs no write lock.
+	err = s.Store.View(ctx, func(tx store.Tx) error {
+		cer, err := s.peekCeremony(ctx, tx, kindLogin, tenantID, challenge)
+		if err != nil {
+			return err
+		}
+		rp, p, err := s.loadRP(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		policy = p
+		// The credential must belong to this tenant, whatever the user handle says.
+		if cred, err = tx.GetCredentialByCredID(ctx, tenantID, credID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnknownCredential
+			}
+			return err
+		}
+		handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+			if string(userHandle) != cred.UserID {
+				return nil, errUnknownCredential
+			}
+			u, err := tx.GetUser(ctx, tenantID, cred.UserID)
+			if err != nil {
+				return nil, err
+			}
+			user = u
+			creds, err := tx.ListCredentials(ctx, tenantID, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			return &waUser{id: u.ID, name: u.DisplayName, display: u.DisplayName, creds: toWebAuthn(creds)}, nil
+		}
+		_, waCred, err = rp.ValidatePasskeyLogin(handler, cer.Session, parsed)
+		if err != nil {
+			if e, ok := AsError(err); ok {
+				return e
+			}
+			var pe *protocol.Error
+			if errors.As(err, &pe) {
+				return verificationFailed(reason(err))
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, s.loginFailed(ctx, tenantID, challenge, userIDOf(cred), credID, e, c)
+		}
+		return nil, err
+	}
+	if user.Status != store.UserActive {
+		return nil, s.loginFailed(ctx, tenantID, challenge, user.ID, credID, errAccountUnusable, c)
+	}
+	regression := waCred.Authenticator.CloneWarning
+	if regression && policy.Passkeys.SignCountRegression == "refuse" {
+		e := verificationFailed(fmt.Sprintf("sign count regression: stored %d, presented %d", cred.SignCount, parsed.Response.AuthenticatorData.Counter))
+		return nil, s.loginFailed(ctx, tenantID, challenge, user.ID, credID, e, c)
+	}
+
+	res := &LoginResult{User: user, Credential: cred}
+	err = s.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.redeemCeremony(ctx, tx, kindLogin, challenge); err != nil {
+			return err
+		}
+		now := store.Micro(s.Now())
+		if !regression {
+			cred.SignCount = waCred.Authenticator.SignCount
+		}
+		cred.BackedUp = waCred.Flags.BackupState
+		cred.LastUsedAt, cred.LastUsedIP = now, c.IP
+		if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
+			return err
+		}
+		token, sess, err := s.Sessions.Create(ctx, tx, session.New{
+			TenantID: tenantID, UserID: user.ID, AMR: passkeyAMR(cred), ACR: session.ACRPhishingResistant,
+			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent,
+		})
+		if err != nil {
+			return err
+		}
+		res.Token, res.Session = token, sess
+		m := c.meta(user.ID, sess.ID)
+		if regression {
+			if err := audit.Record(ctx, tx, now, m, audit.Entry{
+				Type: audit.SignCountRegression, TenantID: tenantID, TargetType: "credential", TargetID: cred.ID,
+				Severity: audit.High, Result: audit.Success,
+				Details: map[string]any{"stored": cred.SignCount, "presented": parsed.Response.AuthenticatorData.Counter, "policy": "flag"},
+			}); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, now, m, audit.Entry{
+			Type: audit.SignInSucceeded, TenantID: tenantID, TargetType: "user", TargetID: user.ID,
+			Details: map[string]any{"method": "passkey", "credential": cred.ID, "synced": cred.BackupEligible},
+		})
+	})
+	if err != nil {
+		if e, ok := AsError(err); ok {
+			return nil, s.loginFailed(ctx, tenantID, challenge, user.ID, credID, e, c)
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+func userIDOf(c *store.Credential) string {
+	if c == nil {
+		return ""
+	}
+	return c.UserID
+}
+
+// passkeyAMR says how the key is held: a synced (backup-eligible) passkey is a
+// software key, a device-bound one a hardware key; either way the user was verified.
+func passkeyAMR(c *store.Credential) []string {
+	if c.BackupEligible {
+		return []string{session.AMRSoftwareKey, session.AMRUser}
+	}
+	return []string{session.AMRHardwareKey, session.AMRUser}
+}
+
+// loginFailed consumes the challenge (so a failed response cannot be retried with
+// corrections) and audits the failure, then returns e.
+func (s *Service) loginFailed(ctx context.Context, tenantID, challenge, userID, credID string, e *Error, c Client) error {
+	return s.failed(ctx, kindLogin, audit.SignInFailed, tenantID, challenge, userID, credID, e, c, "")
+}
+
+func (s *Service) failed(ctx context.Context, kind, typ, tenantID, challenge, userID, credID string, e *Error, c Client, sessionID string) error {
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		if challenge != "" {
+			if err := s.redeemCeremony(ctx, tx, kind, challenge); err != nil && !errors.Is(err, errChallenge) {
+				return err
+			}
+		}
+		if _, err := tx.GetTenant(ctx, tenantID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, s.Now(), c.meta(userID, sessionID), audit.Entry{
+			Type: typ, TenantID: tenantID, TargetType: "user", TargetID: userID,
+			Result: audit.Failure, Severity: audit.Low,
+			Details: map[string]any{"method": "passkey", "code": e.Code, "reason": e.Reason, "credential_id": truncate(credID, 96)},
+		})
+	})
+	if err != nil && s.Logger != nil {
+		s.Logger.ErrorContext(ctx, "recording a failed passkey ceremony", "error", err)
+	}
+	if s.Logger != nil {
+		s.Logger.InfoContext(ctx, "passkey ceremony refused", "tenant", tenantID, "code", e.Code, "reason", e.Reason)
+	}
+	return e
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,65 @@
+package user
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+)
+
+// Notice is a security notification about a change to an account.
+type Notice struct {
+	// Key makes the notice idempotent (one message per address per key).
+	Key     string
+	Subject string
+	// What happened, in one or two sentences.
+	What string
+	At   time.Time
+	// Where the change came from.
+	IP, UserAgent string
+}
+
+// NotifyVerifiedEmails queues the notice to every verified email of the user inside
+// tx, so the notice is sent if and only if the change commits. It returns how many
+// addresses were notified. Extra addresses (e.g. a just-replaced old address) are
+// notified too.
+func NotifyVerifiedEmails(ctx context.Context, tx store.Tx, tenantID, userID string, n Notice, extra ...string) (int, error) {
+	ids, err := tx.ListIdentifiers(ctx, tenantID, userID)
+	if err != nil {
+		return 0, err
+	}
+	to := map[string]bool{}
+	for _, id := range ids {
+		if id.Kind == store.IdentEmail && id.Verified {
+			to[id.Value] = true
+		}
+	}
+	for _, e := range extra {
+		to[e] = true
+	}
+	where := n.IP
+	if where == "" {
+		where = "an unknown address"
+	}
+	if n.UserAgent != "" {
+		where += " (" + truncateUA(n.UserAgent) + ")"
+	}
+	body := fmt.Sprintf("%s\n\nWhen: %s\nFrom: %s\n\nIf this was you, there is nothing to do.\n"+
+		"If it was not you, sign in and review your passkeys and sessions at once, or contact your administrator.\n",
+		n.What, n.At.UTC().Format("Mon, 2 Jan 2006 15:04 MST"), where)
+	for addr := range to {
+		if err := notify.QueueEmail(ctx, tx, tenantID, n.Key+":"+addr, notify.Email{To: addr, Subject: n.Subject, Text: body}, n.At); err != nil {
+			return 0, err
+		}
+	}
+	return len(to), nil
+}
+
+func truncateUA(ua string) string {
+	if len(ua) > 120 {
+		return ua[:120] + "…"
+	}
+	return ua
+}
