@@ -226,7 +226,7 @@ func (s *Service) issue(ctx context.Context, tx store.Tx, req IssueRequest, deco
 		a.Hash = s.hash(req.TenantID, req.Purpose, req.Subject, code)
 		if decoy {
 			// Drawing and hashing a code anyway keeps the work the same as Issue's.
-			_ = 0
+			a.Hash = s.randomHash()
 		}
 		if err = tx.PutArtifact(ctx, a); !errors.Is(err, store.ErrConflict) {
 			break

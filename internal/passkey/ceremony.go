@@ -3,8 +3,8 @@ package passkey
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 

@@ -150,7 +150,10 @@ func TestSignInRejections(t *testing.T) {
 		code   string
 		reason string
 	}{
-		{"wrong origin", ana, func(o *passkeytest.GetOptions) { o.OriginOverride = "http://evil.example"; o.CredentialID = defaultCred }, "verification_failed", "origin"},
+		{"wrong origin", ana, func(o *passkeytest.GetOptions) {
+			o.OriginOverride = "http://evil.example"
+			o.CredentialID = defaultCred
+		}, "verification_failed", "origin"},
 		{"wrong rpId hash", ana, func(o *passkeytest.GetOptions) { o.RPIDHashOverride = make([]byte, 32); o.CredentialID = defaultCred }, "verification_failed", "RP Hash"},
 		{"UV flag missing", ana, func(o *passkeytest.GetOptions) { o.NoUserVerification = true; o.CredentialID = defaultCred }, "verification_failed", "verif"},
 		{"webauthn.create type", ana, func(o *passkeytest.GetOptions) { o.ClientDataType = "webauthn.create"; o.CredentialID = defaultCred }, "verification_failed", ""},

@@ -1,9 +1,11 @@
 package passkey_test
 
 import (
+	"net/http"
 	"net/url"
 
 	"github.com/gatehouse-id/gatehouse/internal/secret"
+	"github.com/gatehouse-id/gatehouse/internal/user"
 )
 
 func mustURL(s string) *url.URL {
@@ -15,3 +17,7 @@ func mustURL(s string) *url.URL {
 }
 
 func hash(v string) string { return secret.Hash(v) }
+
+type httpCookie = http.Cookie
+
+func newUser(email string) user.NewUser { return user.NewUser{Email: email, EmailVerified: true} }

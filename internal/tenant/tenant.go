@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -43,8 +44,8 @@ func (s *Service) Create(ctx context.Context, id, displayName string, m audit.Me
 	if displayName == "" {
 		displayName = id
 	}
-	if len(displayName) > 200 {
-		return nil, fmt.Errorf("%w: display name is longer than 200 characters", ErrInvalid)
+	if len(displayName) > 200 || !utf8.ValidString(displayName) {
+		return nil, fmt.Errorf("%w: display name must be valid text of at most 200 characters", ErrInvalid)
 	}
 	now := s.Now()
 	t := &store.Tenant{ID: id, DisplayName: displayName, CreatedAt: store.Micro(now)}

@@ -124,8 +124,16 @@ func TestCreateValidatesID(t *testing.T) {
 	if n := mustCount(t, db, `SELECT COUNT(*) FROM tenants`); n != 5 {
 		t.Errorf("%d tenants stored, want the 5 valid ones", n)
 	}
-	if _, err := svc.Create(ctx, "long-name", strings.Repeat("x", 201), audit.CLI("ops")); !errors.Is(err, tenant.ErrInvalid) {
-		t.Errorf("Create with a 201-character display name = %v, want ErrInvalid", err)
+	if n := mustCount(t, db, `SELECT COUNT(*) FROM audit_events`); n != 10 {
+		t.Errorf("%d audit events, want 2 for each of the 5 valid tenants", n)
+	}
+	for _, name := range []string{strings.Repeat("x", 201), "Acme \xff"} {
+		if _, err := svc.Create(ctx, "named", name, audit.CLI("ops")); !errors.Is(err, tenant.ErrInvalid) {
+			t.Errorf("Create with display name %q = %v, want ErrInvalid", name, err)
+		}
+	}
+	if _, err := svc.Create(ctx, "named", strings.Repeat("é", 100), audit.CLI("ops")); err != nil {
+		t.Errorf("Create with a 100-letter accented name = %v", err)
 	}
 }
 
