@@ -43,8 +43,13 @@ type ceremony struct {
 // SignUp describes the account a registration ceremony creates.
 type SignUp struct {
 	DisplayName string `json:"display_name"`
-	// Email is set when the address was verified by code before the passkey step.
+	// Email is the account's first address.
 	Email string `json:"email,omitempty"`
+	// EmailUnverified marks an address that was typed but not proven by code (the
+	// operator setup link); by default a sign-up's address was verified first.
+	EmailUnverified bool `json:"email_unverified,omitempty"`
+	// Roles of the new account (the first operator).
+	Roles []string `json:"roles,omitempty"`
 }
 
 // challengeKey is the artifact hash of a ceremony: the hash of its challenge, which

@@ -269,9 +269,9 @@ func (s *Service) FinishRegistration(ctx context.Context, tenantID string, body 
 				}
 				return err
 			}
-			in := user.NewUser{ID: cer.UserID, DisplayName: cer.SignUp.DisplayName}
+			in := user.NewUser{ID: cer.UserID, DisplayName: cer.SignUp.DisplayName, Roles: cer.SignUp.Roles}
 			if cer.SignUp.Email != "" {
-				in.Email, in.EmailVerified = cer.SignUp.Email, true
+				in.Email, in.EmailVerified = cer.SignUp.Email, !cer.SignUp.EmailUnverified
 			}
 			u, err := user.Create(ctx, tx, now, tenantID, in, c.meta(cer.UserID, ""))
 			if err != nil {
