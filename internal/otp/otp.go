@@ -131,16 +131,20 @@ type IssueRequest struct {
 	Meta audit.Meta
 }
 
-// VerifyRequest describes a code a person typed.
+// VerifyRequest describes a code a person typed. TenantID, Purpose and Subject must
+// be those the code was issued for.
 type VerifyRequest struct {
 	TenantID string
 	Purpose  string
 	Subject  string
-	// Code is the input as typed; spaces and dashes are ignored.
-	Code   string
-	IP     string
+	// Code is the input as typed; white space and dashes are ignored.
+	Code string
+	// IP is the client's address, for the per-network limit; empty skips that limit.
+	IP string
+	// Policy is the tenant's throttles, as for IssueRequest.
 	Policy tenant.Throttles
-	Meta   audit.Meta
+	// Meta says who is verifying, for the audit event, as for IssueRequest.
+	Meta audit.Meta
 }
 
 // Redeemed is what a verified code was issued with.

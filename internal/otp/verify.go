@@ -72,7 +72,7 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest) (*Redeemed, err
 			if err != nil {
 				return fmt.Errorf("otp: read wrong codes: %w", err)
 			}
-			if n >= p.IPAttemptsPerHour+1000 {
+			if n >= p.IPAttemptsPerHour {
 				throttle = hour.throttled(now, ReasonIP)
 			}
 		}
