@@ -149,7 +149,7 @@ func TestVerifyDetectsTampering(t *testing.T) {
 func TestVerifyLongChain(t *testing.T) {
 	ctx := context.Background()
 	db := mustStore(t, "big")
-	const n = 2500
+	const n = 2100
 	err := db.InTx(ctx, func(tx store.Tx) error {
 		for i := range n {
 			if err := audit.Record(ctx, tx, t0.Add(time.Duration(i)*time.Second), audit.System(), audit.Entry{

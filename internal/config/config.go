@@ -54,6 +54,8 @@ type Config struct {
 	KEK []byte
 	// GeoIPDB is an optional GeoIP database file.
 	GeoIPDB string
+	// RateLimit is the requests per second allowed per client IP (0: no limit).
+	RateLimit int
 	// OutboxInterval is how often the outbox of pending messages is polled.
 	OutboxInterval time.Duration
 

@@ -95,6 +95,13 @@ func decode(vals map[string]value) (Config, error) {
 	if c.AutoMigrate, err = parseBool(keyAutoMigrate, vals[keyAutoMigrate]); err != nil {
 		return Config{}, err
 	}
+	if v := vals[keyRateLimit]; strings.TrimSpace(v.text) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v.text))
+		if err != nil || n < 0 || n > 1_000_000 {
+			return Config{}, newError(keyRateLimit, v.source, v.text, "must be a whole number from 0 to 1000000")
+		}
+		c.RateLimit = n
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration

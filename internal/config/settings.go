@@ -45,6 +45,7 @@ const (
 	keyKEK            = "kek"
 	keyGeoIPDB        = "geoip-db"
 	keyOutboxInterval = "outbox-interval"
+	keyRateLimit      = "rate-limit"
 )
 
 // Defaults that are not derived from other settings.
@@ -101,6 +102,8 @@ var settings = []setting{
 		usage: "optional GeoIP database file"},
 	{name: keyOutboxInterval, kind: kindDuration, def: defaultOutboxInterval.String(),
 		usage: "how often the outbox of pending messages is polled"},
+	{name: keyRateLimit, def: "50",
+		usage: "HTTP requests per second allowed from one client IP, in bursts of up to four times that; 0 turns the limit off"},
 }
 
 // lookupSetting returns the setting called name.

@@ -69,7 +69,7 @@ func currentSession(t *testing.T, p *apptest.Person) *store.Session {
 	return &list[0]
 }
 
-func setPolicy(t *testing.T, s *apptest.Server, tenantID string, f func(*tenant.Policy)) {
+func setPolicy(t testing.TB, s *apptest.Server, tenantID string, f func(*tenant.Policy)) {
 	t.Helper()
 	p, err := s.App.Tenants.Policy(context.Background(), tenantID)
 	if err != nil {

@@ -99,11 +99,11 @@ func (s *Service) BeginRegistration(ctx context.Context, tenantID string, req Re
 	}
 	var out Options
 	err = s.Store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.throttle(ctx, tx, tenantID, c); err != nil {
-			return err
-		}
 		rp, p, err := s.loadRP(ctx, tx, tenantID)
 		if err != nil {
+			return err
+		}
+		if err := s.throttle(ctx, tx, tenantID, p, c); err != nil {
 			return err
 		}
 		cer := &ceremony{Name: name}

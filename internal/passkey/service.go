@@ -53,17 +53,16 @@ func (s *Service) loadRP(ctx context.Context, tx store.Tx, tenantID string) (*we
 	return rp, p, err
 }
 
-// ceremonyLimit bounds ceremony starts per client IP and minute across all nodes.
-const ceremonyLimit = 60
-
-func (s *Service) throttle(ctx context.Context, tx store.Tx, tenantID string, c Client) error {
+// throttle bounds ceremony starts per client IP and minute across all nodes
+// (policy throttles.ceremonies_per_minute).
+func (s *Service) throttle(ctx context.Context, tx store.Tx, tenantID string, p tenant.Policy, c Client) error {
 	now := s.Now()
 	window := now.Truncate(time.Minute)
-	n, err := tx.Hit(ctx, "ceremony:"+tenantID+":"+c.Network, window, window.Add(2*time.Minute))
+	n, err := tx.Hit(ctx, "ceremony:"+tenantID+":"+c.IP, window, window.Add(2*time.Minute))
 	if err != nil {
 		return err
 	}
-	if n > ceremonyLimit {
+	if n > p.Throttles.CeremoniesPerMinute {
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeThrottled,
 			Message: fmt.Sprintf("Too many attempts from your network. Try again in %d seconds.", int(window.Add(time.Minute).Sub(now).Seconds())+1),
 			Reason:  "ceremony start limit"}
@@ -80,11 +79,11 @@ type Options = json.RawMessage
 func (s *Service) BeginLogin(ctx context.Context, tenantID string, conditional bool, c Client) (Options, error) {
 	var out Options
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.throttle(ctx, tx, tenantID, c); err != nil {
+		rp, p, err := s.loadRP(ctx, tx, tenantID)
+		if err != nil {
 			return err
 		}
-		rp, _, err := s.loadRP(ctx, tx, tenantID)
-		if err != nil {
+		if err := s.throttle(ctx, tx, tenantID, p, c); err != nil {
 			return err
 		}
 		var opts *protocol.CredentialAssertion

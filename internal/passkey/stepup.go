@@ -18,11 +18,11 @@ import (
 func (s *Service) BeginStepUp(ctx context.Context, tenantID string, sess *store.Session, c Client) (Options, error) {
 	var out Options
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		if err := s.throttle(ctx, tx, tenantID, c); err != nil {
+		rp, p, err := s.loadRP(ctx, tx, tenantID)
+		if err != nil {
 			return err
 		}
-		rp, _, err := s.loadRP(ctx, tx, tenantID)
-		if err != nil {
+		if err := s.throttle(ctx, tx, tenantID, p, c); err != nil {
 			return err
 		}
 		u, err := tx.GetUser(ctx, tenantID, sess.UserID)

@@ -108,12 +108,15 @@ type Sessions struct {
 
 // Throttles bound guessing and message sending.
 type Throttles struct {
-	CodeTries          int      `json:"code_tries"`
-	CodeSendsPerHour   int      `json:"code_sends_per_hour"`
-	IPAttemptsPerHour  int      `json:"ip_attempts_per_hour"`
-	CodeLifetime       Duration `json:"code_lifetime"`
-	DeviceCodeEntries  int      `json:"device_code_entries"`
-	AccountFailureLock int      `json:"account_failure_lock"`
+	CodeTries         int      `json:"code_tries"`
+	CodeSendsPerHour  int      `json:"code_sends_per_hour"`
+	IPAttemptsPerHour int      `json:"ip_attempts_per_hour"`
+	CodeLifetime      Duration `json:"code_lifetime"`
+	DeviceCodeEntries int      `json:"device_code_entries"`
+	// CeremoniesPerMinute bounds passkey ceremony starts per client IP. Autofill starts
+	// one on every sign-in page view, so it must allow a busy office behind one address.
+	CeremoniesPerMinute int `json:"ceremonies_per_minute"`
+	AccountFailureLock  int `json:"account_failure_lock"`
 }
 
 // Retirement is the schedule that moves a legacy method out.
@@ -177,12 +180,13 @@ func DefaultPolicy() Policy {
 			NudgeSkips: 3,
 		},
 		Throttles: Throttles{
-			CodeTries:          5,
-			CodeSendsPerHour:   5,
-			IPAttemptsPerHour:  100,
-			CodeLifetime:       Duration(10 * time.Minute),
-			DeviceCodeEntries:  5,
-			AccountFailureLock: 100,
+			CodeTries:           5,
+			CodeSendsPerHour:    5,
+			IPAttemptsPerHour:   100,
+			CodeLifetime:        Duration(10 * time.Minute),
+			DeviceCodeEntries:   5,
+			CeremoniesPerMinute: 300,
+			AccountFailureLock:  100,
 		},
 		Retirement: map[string]Retirement{"sms": {Phase: "active"}, "password": {Phase: "active"}},
 	}
@@ -227,6 +231,8 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("throttles.code_lifetime must be between 1m and 24h")
 	case p.Throttles.DeviceCodeEntries < 1 || p.Throttles.DeviceCodeEntries > 10:
 		return fmt.Errorf("throttles.device_code_entries must be between 1 and 10")
+	case p.Throttles.CeremoniesPerMinute < 1 || p.Throttles.CeremoniesPerMinute > 1_000_000:
+		return fmt.Errorf("throttles.ceremonies_per_minute must be between 1 and 1000000")
 	case p.Throttles.AccountFailureLock < 1 || p.Throttles.AccountFailureLock > 100:
 		return fmt.Errorf("throttles.account_failure_lock must be between 1 and 100")
 	case !p.Methods.Passkey.SignIn:

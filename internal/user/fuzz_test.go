@@ -14,7 +14,8 @@ func FuzzNormalizeEmail(f *testing.F) {
 	for _, seed := range []string{
 		"alice@example.com", " Alice@Example.COM ", "Alice <alice@example.com>", "<a@b>",
 		`"a@b"@c.d`, "a@[192.0.2.1]", "a@[IPv6:::1]", "a@[::A]", "ÀÉÎ@ÕÜ.de", "ǅ@x.y",
-		"K@x.y", "İ@x.y", strings.Repeat("Ⱥ", 80) + "@x.y", "a@b.c (comment)", "a\u200b@b.c",
+		"K@x.y", "İ@x.y",
+		strings.Repeat("Ⱥ", 120) + "@x.yz", // 245 bytes, but 365 once lower-cased "a@b.c (comment)", "a\u200b@b.c",
 		"a@b.c\u0085", "\u00a0a@b.c", "a..b@c.d", ".a@b.c", "a@b..c", "a\xff@b.c", "",
 	} {
 		f.Add(seed)

@@ -34,6 +34,9 @@ type Server struct {
 	Logs   *Buffer // everything the node logged
 	Client *http.Client
 	stop   func()
+	// transport is shared by the node's test clients with enough idle connections
+	// for parallel benchmarks (the default keeps two per host and churns the rest).
+	transport *http.Transport
 }
 
 // Buffer is a goroutine-safe log sink.
@@ -112,6 +115,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		LogFormat:      "text",
 		LogLevel:       "debug",
 		OutboxInterval: 50 * time.Millisecond,
+		RateLimit:      50,
 	}
 	st := Settings{Config: cfg}
 	for _, o := range opts {
@@ -130,7 +134,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
 	jar, _ := cookiejar.New(nil)
-	s := &Server{URL: cfg.BaseURL, App: a, Logs: logs, Client: &http.Client{
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
+	s := &Server{URL: cfg.BaseURL, App: a, Logs: logs, transport: tr, Client: &http.Client{
+		Transport: tr,
 		Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -147,6 +154,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 				t.Errorf("server did not stop within 40 s")
 			}
 			a.Close()
+			tr.CloseIdleConnections()
 		})
 	}
 	t.Cleanup(s.stop)

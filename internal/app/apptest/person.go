@@ -33,7 +33,7 @@ func (s *Server) NewPerson(tenant string) *Person {
 func (s *Server) NewPersonWith(tenant string, a *passkeytest.Authenticator) *Person {
 	jar, _ := cookiejar.New(nil)
 	return &Person{S: s, Tenant: tenant, Auth: a, Client: &http.Client{
-		Jar: jar, Timeout: 30 * time.Second,
+		Jar: jar, Timeout: 30 * time.Second, Transport: s.transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
