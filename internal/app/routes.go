@@ -77,11 +77,15 @@ func (a *App) routes() (http.Handler, error) {
 	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
 	mux.HandleFunc("/", rd.NotFound)
 
+	var limiter *web.RateLimiter
+	if a.Config.RateLimit > 0 {
+		limiter = web.NewRateLimiter(float64(a.Config.RateLimit), 4*a.Config.RateLimit, a.Now)
+	}
 	return web.Stack{
 		Logger:   a.Logger,
 		Renderer: rd,
 		IPs:      ips,
-		Limiter:  web.NewRateLimiter(50, 200, a.Now),
+		Limiter:  limiter,
 		Metrics:  web.NewMetrics(a.Registry),
 		HSTS:     a.Config.TLSCert != "",
 	}.Wrap(mux)
