@@ -1,26 +1,3 @@
-// Package browsertest drives a headless Chromium for the browser tests of
-// Gatehouse: pages, forms, passkeys through a virtual WebAuthn authenticator,
-// console errors and screenshots kept as test artifacts.
-//
-// A test starts one browser and opens a tab in it:
-//
-//	b := browsertest.New(t)
-//	tab := b.NewTab(t)
-//	id := tab.AddPasskeyAuthenticator(browsertest.AuthenticatorOptions{})
-//	tab.Navigate(srv.URL + "/t/acme/signin")
-//	tab.Click("#passkey")
-//	tab.WaitURLContains("/account")
-//	tab.Screenshot("signed-in")
-//	if errs := tab.ConsoleErrors(); len(errs) > 0 {
-//		t.Errorf("page logged errors: %q", errs)
-//	}
-//
-// Every call is bounded by a timeout and fails the test with a screenshot of
-// the page, so a page that hangs fails the test instead of hanging CI.
-//
-// Pages are served by an [net/http/httptest] server on 127.0.0.1 and browsed as
-// http://localhost:PORT (see [LocalhostURL]), because WebAuthn needs a secure
-// context and "localhost" is one without a certificate.
 package browsertest
 
 import (
@@ -30,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 )
 
@@ -58,7 +37,7 @@ const (
 )
 
 // Browser is one headless Chromium process, closed when the test that started
-// it ends.
+// it ends. Its subtests can share it, each with tabs of its own.
 type Browser struct {
 	// ctx is the chromedp context whose first run started the process.
 	// Tabs are child contexts of it.
@@ -112,26 +91,32 @@ func start(t *testing.T, candidates []string) *Browser {
 
 	b := &Browser{ctx: ctx}
 	t.Cleanup(func() {
-		// A graceful close lets Chromium stop its helper processes before the profile directory is removed.
-		closeCtx, cancel := context.WithTimeout(ctx, closeTimeout)
-		err := chromedp.Cancel(closeCtx)
-		cancel()
-		cancelBrowser()
-		cancelAlloc()
+		err := withDeadline(closeTimeout, cancelAlloc, func() error {
+			// A graceful close lets Chromium stop its helper processes before the profile directory is removed.
+			closeCtx, cancel := context.WithTimeout(ctx, closeTimeout)
+			defer cancel()
+			err := chromedp.Cancel(closeCtx)
+			cancelBrowser()
+			cancelAlloc()
+			return err
+		})
 		if err != nil && !errors.Is(err, context.Canceled) {
 			t.Logf("closing Chromium: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("Chromium output (last %d bytes):\n%s", output.max, output.String())
+			t.Logf("Chromium output (last %d bytes, without D-Bus complaints):\n%s", output.max, withoutDBus(output.String()))
 		}
 	})
 
 	// The first run starts the process, and its context lives as long as the
 	// browser, so it gets no deadline: a guard kills a start that hangs.
+	// Its output is logged by the cleanup above when this fails.
 	if err := withDeadline(startTimeout, cancelAlloc, func() error { return chromedp.Do(ctx) }); err != nil {
-		t.Fatalf("starting Chromium (%s): %v\n%s", path, err, output.String())
+		t.Fatalf("starting Chromium (%s): %v", path, err)
 	}
-	version, err := chromedp.CallBrowser(ctx, browser.GetVersion, struct{}{})
+	vctx, cancel := context.WithTimeout(ctx, DefaultTimeout)
+	defer cancel()
+	version, err := chromedp.CallBrowser(vctx, browser.GetVersion, cdp.Empty{})
 	if err != nil {
 		t.Fatalf("asking Chromium (%s) for its version: %v", path, err)
 	}
@@ -152,13 +137,18 @@ func allocatorOptions(path, profile string, output *tailBuffer) []chromedp.ExecA
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("no-default-browser-check", true),
-		// These stop Chromium from calling Google's services: updates, sync,
+		// These turn off Chromium's own calls to Google's services: updates, sync,
 		// component downloads, the default apps and extension updates.
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-default-apps", true),
 		chromedp.Flag("disable-extensions", true),
+		// Even so, Chromium 156 still looks up accounts.google.com, clients2.google.com,
+		// update.googleapis.com and optimizationguide-pa.googleapis.com at start.
+		// Failing every name but the loopback ones keeps it off the network, since
+		// tests browse loopback servers only. The rules match IP addresses too.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1, EXCLUDE ::1"),
 		// Keep Chromium away from the desktop keyring, which may prompt or hang.
 		chromedp.Flag("password-store", "basic"),
 		chromedp.Flag("use-mock-keychain", true),
@@ -172,7 +162,8 @@ func allocatorOptions(path, profile string, output *tailBuffer) []chromedp.ExecA
 
 // withDeadline runs f and gives up after d, calling abort so that f returns.
 // It is for the calls whose context must outlive them, which therefore cannot
-// carry a deadline of their own.
+// carry a deadline of their own. It waits a little for f to return after abort,
+// but not forever: a test must end even when Chromium does not.
 func withDeadline(d time.Duration, abort func(), f func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -182,10 +173,26 @@ func withDeadline(d time.Duration, abort func(), f func() error) error {
 	case err := <-done:
 		return err
 	case <-timer.C:
-		abort()
-		<-done
-		return fmt.Errorf("gave up after %v", d)
 	}
+	abort()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	return fmt.Errorf("gave up after %v", d)
+}
+
+// withoutDBus drops the lines in which Chromium complains that a container has
+// no D-Bus: there are dozens, and they hide the lines that explain a failure.
+func withoutDBus(output string) string {
+	lines := strings.Split(output, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !strings.Contains(l, ":ERROR:dbus/") {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 // tailBuffer keeps the last max bytes written to it; Chromium's output is only

@@ -15,7 +15,8 @@ import (
 // and failed resource loads.
 //
 // A page test asserts it is empty after the page has shown its outcome; an
-// error thrown later, by a timer for example, may not be in it yet.
+// error thrown later, by a timer for example, may not be in it yet. Chromium
+// asks every site for /favicon.ico, so a site without one has a 404 here.
 func (tab *Tab) ConsoleErrors() []string {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()

@@ -13,9 +13,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// ScreenshotDirEnv names the directory for screenshots; CI sets it to collect
-// them as artifacts. Without it each test process makes a temporary directory
-// and leaves it behind for a person to look at.
+// ScreenshotDirEnv names the directory for screenshots, to collect them as
+// artifacts. Give an absolute path: go test runs each package in its own
+// directory. Without it each test process makes a temporary directory and
+// leaves it behind for a person to look at.
 const ScreenshotDirEnv = "GATEHOUSE_SCREENSHOT_DIR"
 
 // shots is the screenshot directory of this test process. It is the one piece
@@ -31,18 +32,23 @@ var shots struct {
 }
 
 // Screenshot saves a PNG of the whole page as <TestName>-<nn>-<name>.png in the
-// screenshot directory, and logs its path.
-func (tab *Tab) Screenshot(name string) {
+// screenshot directory, logs its path and returns it. Names are sanitised to
+// letters, digits, dots, dashes and underscores; nn counts the screenshots of
+// the test, failure screenshots included.
+func (tab *Tab) Screenshot(name string) string {
 	tab.t.Helper()
 	ctx, cancel := context.WithTimeout(tab.ctx, tab.Timeout)
 	defer cancel()
-	if _, err := tab.saveScreenshot(ctx, name); err != nil {
+	path, err := tab.saveScreenshot(ctx, name)
+	if err != nil {
 		tab.t.Fatalf("browser: Screenshot(%q): %v", name, err)
 	}
+	return path
 }
 
 // saveScreenshot writes the screenshot and returns its path.
 func (tab *Tab) saveScreenshot(ctx context.Context, name string) (string, error) {
+	tab.t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
 	if err != nil {
 		return "", err

@@ -130,11 +130,11 @@ func (tab *Tab) SendKeys(sel, text string) {
 	tab.run(fmt.Sprintf("SendKeys(%q)", sel), chromedp.SendKeys(chromedp.CSS(sel), text))
 }
 
-// Text returns the visible text of the first visible element matching the CSS
-// selector.
+// Text returns the rendered text (innerText) of the first element matching
+// the CSS selector, once there is one.
 func (tab *Tab) Text(sel string) string {
 	tab.t.Helper()
-	return runValue(tab, fmt.Sprintf("Text(%q)", sel), chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+	return runValue(tab, fmt.Sprintf("Text(%q)", sel), chromedp.Text(chromedp.CSS(sel)))
 }
 
 // Location returns the URL of the page.

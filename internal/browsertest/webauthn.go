@@ -22,15 +22,16 @@ type AuthenticatorOptions struct {
 	UserVerificationFails bool
 
 	// Transport is how the browser reaches the authenticator; empty means
-	// "internal", built into the device. A roaming "another device", such as a
-	// security key or a phone, is "usb" or "hybrid".
+	// "internal", built into the device. A roaming authenticator, such as a
+	// security key, is "usb".
 	Transport webauthn.AuthenticatorTransport
 }
 
 // AddPasskeyAuthenticator adds a virtual CTAP2 authenticator to the tab and
 // returns its ID. WebAuthn calls of the page then reach the virtual
-// authenticators of the tab and no real one; with several, Chromium asks all of
-// them, as it would with several real ones plugged in.
+// authenticators of the tab and no real one. A tab can have one internal
+// authenticator besides any number of roaming ones; the package documentation
+// says how Chromium chooses among them.
 func (tab *Tab) AddPasskeyAuthenticator(opts AuthenticatorOptions) AuthenticatorID {
 	tab.t.Helper()
 	transport := opts.Transport

@@ -1,0 +1,3 @@
+"use strict";
+
+console.error("self-test console error", 42);

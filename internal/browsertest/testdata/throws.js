@@ -1,0 +1,3 @@
+"use strict";
+
+throw new TypeError("self-test exception");
