@@ -127,11 +127,11 @@ type AuditEvent struct {
 
 // AuditQuery filters QueryAudit. Zero values mean "any".
 type AuditQuery struct {
-	TenantID string // empty: every tenant
-	UserID   string // matches actor or target
-	Type     string // exact, or prefix when it ends in "."
-	Since    time.Time
-	Until    time.Time
+	TenantID string    // empty: every tenant
+	UserID   string    // matches actor or target
+	Type     string    // exact, or prefix when it ends in "."
+	Since    time.Time // inclusive
+	Until    time.Time // exclusive
 	AfterSeq int64
 	Limit    int
 	Newest   bool // newest first

@@ -49,17 +49,21 @@ type Tx interface {
 	OutboxTx
 	CounterTx
 	CredentialTx
+	KeyTx
+	ClientTx
 }
 
 // TenantTx reads and writes tenants and their versioned policy documents.
 type TenantTx interface {
 	CreateTenant(ctx context.Context, t *Tenant) error
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// ListTenants returns every tenant, ordered by id.
 	ListTenants(ctx context.Context) ([]Tenant, error)
 	// PutPolicy stores doc as the next version of the tenant's policy and returns it.
 	PutPolicy(ctx context.Context, p *Policy) error
 	// CurrentPolicy returns the newest policy version of the tenant.
 	CurrentPolicy(ctx context.Context, tenantID string) (*Policy, error)
+	// ListPolicies returns every version of the tenant's policy, oldest first.
 	ListPolicies(ctx context.Context, tenantID string) ([]Policy, error)
 }
 
@@ -69,11 +73,13 @@ type UserTx interface {
 	GetUser(ctx context.Context, tenantID, id string) (*User, error)
 	// FindUserByIdentifier finds the user owning a normalized email or phone.
 	FindUserByIdentifier(ctx context.Context, tenantID, kind, value string) (*User, error)
+	// ListUsers returns the tenant's users matching q, ordered by id.
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) ([]User, error)
 	UpdateUser(ctx context.Context, u *User) error
 	AddIdentifier(ctx context.Context, id *Identifier) error
 	UpdateIdentifier(ctx context.Context, id *Identifier) error
 	DeleteIdentifier(ctx context.Context, tenantID, id string) error
+	// ListIdentifiers returns a user's identifiers ordered by kind, then oldest first.
 	ListIdentifiers(ctx context.Context, tenantID, userID string) ([]Identifier, error)
 }
 
@@ -86,12 +92,17 @@ type SessionTx interface {
 	GetSession(ctx context.Context, tenantID, id string) (*Session, error)
 	// TouchSession records activity and moves the idle expiry forward.
 	TouchSession(ctx context.Context, id string, seen, idleExpires time.Time) error
-	// UpdateSessionAuth replaces the assurance fields after a step-up.
+	// UpdateSessionAuth replaces the assurance fields (AuthTime, AMR, ACR, Flow,
+	// Restricted) after a step-up; ErrNotFound if the session is revoked or unknown.
 	UpdateSessionAuth(ctx context.Context, s *Session) error
+	// RevokeSession revokes a live session; ErrNotFound if it is unknown or already
+	// revoked, so the first revocation's time and reason stand.
 	RevokeSession(ctx context.Context, tenantID, id string, at time.Time, reason string) error
 	// RevokeUserSessions revokes every live session of a user except exceptID (may be
 	// empty) and returns how many it revoked.
 	RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) (int, error)
+	// ListUserSessions returns the user's sessions that are neither revoked nor expired
+	// (absolutely or by idleness) at now, most recently seen first.
 	ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]Session, error)
 }
 
@@ -114,6 +125,8 @@ type AuditTx interface {
 	// AppendAudit assigns the event the next sequence number of its tenant, chains it to
 	// the previous event's hash, computes its own hash and stores it.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// QueryAudit returns the events matching q, ordered by tenant and sequence, or
+	// newest first when q.Newest is set.
 	QueryAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 	AuditHead(ctx context.Context, tenantID string) (seq int64, hash string, err error)
 }
@@ -122,6 +135,7 @@ type AuditTx interface {
 type OutboxTx interface {
 	// Enqueue adds a message; a second message with the same idempotency key is
 	// silently dropped (the first wins) so retried transactions do not send twice.
+	// A message without a key never collides with another.
 	Enqueue(ctx context.Context, m *OutboxMessage) error
 	// LeaseOutbox claims up to n due messages for owner until leaseUntil. A message
 	// leased by another owner whose lease has not run out is skipped.
@@ -136,6 +150,7 @@ type OutboxTx interface {
 	GetOutbox(ctx context.Context, id string) (*OutboxMessage, error)
 	// PutMail stores a message in the local development mailbox.
 	PutMail(ctx context.Context, m *Mail) error
+	// ListMail returns up to limit messages of the development mailbox, newest first.
 	ListMail(ctx context.Context, limit int) ([]Mail, error)
 }
 

@@ -83,7 +83,10 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	reader, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	// Readers skip the journal_mode pragma: the writer already switched the file to
+	// WAL, and asking again from every new reader connection takes locks that make
+	// the writer wait.
+	reader, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)")
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)

@@ -32,7 +32,14 @@ type backend struct {
 
 var backends = []backend{
 	{name: sqlstore.SQLite, fresh: freshSQLite, open: openSQLite},
-	{name: sqlstore.Postgres, fresh: freshPostgres, open: openPostgres},
+	{name: sqlstore.Postgres, fresh: func(tb testing.TB) string { return freshPostgres(tb, false) }, open: openPostgres},
+}
+
+// benchBackends are the same, except that PostgreSQL commits are durable: a benchmark
+// must pay for the WAL flush a production commit pays for.
+var benchBackends = []backend{
+	backends[0],
+	{name: sqlstore.Postgres, fresh: func(tb testing.TB) string { return freshPostgres(tb, true) }, open: openPostgres},
 }
 
 func freshSQLite(tb testing.TB) string {
@@ -52,12 +59,13 @@ func openSQLite(tb testing.TB, path string) *sqlstore.DB {
 // freshPostgres creates a database with a random name on the server named by
 // GATEHOUSE_TEST_POSTGRES_URL and drops it when tb ends, so that tests (and parallel
 // test binaries) never see each other's rows. Without the variable it skips tb.
-func freshPostgres(tb testing.TB) string {
+//
+// Unless durable is set, commits on the new database do not wait for the WAL to reach
+// the disk. Locking and visibility are unchanged, so the tests check the same thing,
+// but a busy disk no longer sets their pace.
+func freshPostgres(tb testing.TB, durable bool) string {
 	tb.Helper()
-	base := os.Getenv(postgresEnv)
-	if base == "" {
-		tb.Skip("PostgreSQL tests skipped: set GATEHOUSE_TEST_POSTGRES_URL=postgres://…")
-	}
+	base := requirePostgres(tb)
 	u, err := url.Parse(base)
 	if err != nil {
 		tb.Fatalf("%s: %v", postgresEnv, err)
@@ -75,6 +83,11 @@ func freshPostgres(tb testing.TB) string {
 		admin.Close()
 		tb.Fatalf("create test database: %v", err)
 	}
+	if !durable {
+		if _, err := admin.ExecContext(ctx, "ALTER DATABASE "+name+" SET synchronous_commit = off"); err != nil {
+			tb.Errorf("relax test database durability: %v", err)
+		}
+	}
 	// Registered before any store opens on it, so it runs after they have closed;
 	// FORCE ends any connection a failed test left behind.
 	tb.Cleanup(func() {
@@ -87,6 +100,16 @@ func freshPostgres(tb testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// requirePostgres returns the server URL from GATEHOUSE_TEST_POSTGRES_URL, or skips tb.
+func requirePostgres(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(postgresEnv)
+	if base == "" {
+		tb.Skip("PostgreSQL tests skipped: set GATEHOUSE_TEST_POSTGRES_URL=postgres://…")
+	}
+	return base
 }
 
 func openPostgres(tb testing.TB, addr string) *sqlstore.DB {

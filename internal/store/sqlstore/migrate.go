@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -78,21 +79,38 @@ func (db *DB) Migrations(ctx context.Context) ([]Migration, error) {
 }
 
 // Migrate applies every pending migration, each in its own transaction, and returns
-// the versions it applied.
+// the versions it applied (on error, those it applied before the failure).
 func (db *DB) Migrate(ctx context.Context) ([]Migration, error) {
 	p, err := db.provider()
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+	out := []Migration{}
+	for {
+		before, _, err := p.GetVersions(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read schema version: %w", err)
+		}
+		res, err := p.Up(ctx)
+		if perr := (*goose.PartialError)(nil); errors.As(err, &perr) {
+			res = perr.Applied
+		}
+		for _, r := range res {
+			out = append(out, Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
+		}
+		if err == nil {
+			return out, nil
+		}
+		// SQLite has no migration lock, so two processes opening one file at once (say
+		// `gatehouse migrate` and a starting `serve`) may both apply the same migration;
+		// the loser's transaction fails ("table … already exists") and rolls back. When
+		// the schema moved on further than our own work explains, that is what
+		// happened: look again. Each pass needs progress, so this ends.
+		after, _, verr := p.GetVersions(ctx)
+		if db.dialect != SQLite || verr != nil || after <= before+int64(len(res)) {
+			return out, fmt.Errorf("migrate: %w", err)
+		}
 	}
-	out := make([]Migration, 0, len(res))
-	for _, r := range res {
-		out = append(out, Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
-	}
-	return out, nil
 }
 
 // SchemaState reports the applied and the newest known version.

@@ -136,7 +136,9 @@ func testOutbox(t *testing.T, h Harness) {
 		retryAt := now.Add(10 * time.Minute)
 		err = txErr(t, s, func(tx store.Tx) error { return tx.RetryOutbox(ctx, "m2", "node-a", retryAt, "x", false) })
 		wantErr(t, "RetryOutbox(not the owner)", err, store.ErrNotFound)
-		mustTx(t, s, func(tx store.Tx) error { return tx.RetryOutbox(ctx, "m2", "node-b", retryAt, "smtp: 451 try later", false) })
+		mustTx(t, s, func(tx store.Tx) error {
+			return tx.RetryOutbox(ctx, "m2", "node-b", retryAt, "smtp: 451 try later", false)
+		})
 		wantEqual(t, "lease before retry time", msgIDs(lease(t, s, "node-c", 10, now.Add(time.Second))), []string{"m3"})
 		if m, err := getMessage(t, s, "m2"); err != nil || m.LastError != "smtp: 451 try later" || !m.AvailableAt.Equal(store.Micro(retryAt)) {
 			t.Errorf("retried message: %+v, %v", m, err)

@@ -30,6 +30,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Policies", func(t *testing.T) { testPolicies(t, h) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, h) })
 	t.Run("Identifiers", func(t *testing.T) { testIdentifiers(t, h) })
+	t.Run("Credentials", func(t *testing.T) { testCredentials(t, h) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, h) })
 	t.Run("Artifacts", func(t *testing.T) { testArtifacts(t, h) })
 	t.Run("RedemptionRace", func(t *testing.T) { testRedemptionRace(t, h) })
@@ -41,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Mail", func(t *testing.T) { testMail(t, h) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, h) })
 	t.Run("CountersConcurrent", func(t *testing.T) { testCountersConcurrent(t, h) })
+	t.Run("OAuth", func(t *testing.T) { testOAuth(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
 }
 

@@ -94,7 +94,9 @@ func testTransactions(t *testing.T, h Harness) {
 			{"tenant", func(tx store.Tx) error {
 				return tx.CreateTenant(ctx, &store.Tenant{ID: "ghost", DisplayName: "Ghost", CreatedAt: t0})
 			}},
-			{"audit", func(tx store.Tx) error { return tx.AppendAudit(ctx, newEvent("ghost", "ghost-created", "tenant.created", t0)) }},
+			{"audit", func(tx store.Tx) error {
+				return tx.AppendAudit(ctx, newEvent("ghost", "ghost-created", "tenant.created", t0))
+			}},
 			{"outbox", func(tx store.Tx) error { return tx.Enqueue(ctx, newMessage("ghost-mail", "ghost-mail", t0)) }},
 			{"counter", func(tx store.Tx) error { _, err := tx.Hit(ctx, "ghost", t0, t0.Add(time.Minute)); return err }},
 		}
@@ -132,7 +134,9 @@ func testTransactions(t *testing.T, h Harness) {
 				return tx.AddIdentifier(ctx, &store.Identifier{ID: "i-dup", TenantID: "acme", UserID: "ann", Kind: store.IdentEmail, Value: "ann@example.com", CreatedAt: t0})
 			}},
 			{"session", func(tx store.Tx) error { return tx.CreateSession(ctx, newSession("acme", "ann", "s-dup")) }},
-			{"artifact", func(tx store.Tx) error { return tx.PutArtifact(ctx, newArtifact("a-dup", "email_code", t0.Add(time.Hour))) }},
+			{"artifact", func(tx store.Tx) error {
+				return tx.PutArtifact(ctx, newArtifact("a-dup", "email_code", t0.Add(time.Hour)))
+			}},
 		}
 		mustTx(t, s, func(tx store.Tx) error {
 			if err := tx.AddIdentifier(ctx, &store.Identifier{ID: "i-1", TenantID: "acme", UserID: "ann", Kind: store.IdentEmail, Value: "ann@example.com", CreatedAt: t0}); err != nil {

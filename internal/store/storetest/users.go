@@ -122,6 +122,7 @@ func testUsers(t *testing.T, h Harness) {
 				return err
 			}
 			u.Status, u.Roles, u.DisplayName, u.UpdatedAt = store.UserLocked, []string{"admin", "operator"}, "Renamed", later
+			u.NudgeSkips, u.HoldUntil = 2, later.Add(24*time.Hour)
 			return tx.UpdateUser(ctx, u)
 		})
 		mustView(t, s, func(tx store.Tx) error {
@@ -130,7 +131,8 @@ func testUsers(t *testing.T, h Harness) {
 				return err
 			}
 			want := store.User{ID: "u2", TenantID: "acme", DisplayName: "Renamed", Status: store.UserLocked,
-				Roles: []string{"admin", "operator"}, CreatedAt: store.Micro(t0), UpdatedAt: store.Micro(later)}
+				Roles: []string{"admin", "operator"}, CreatedAt: store.Micro(t0), UpdatedAt: store.Micro(later),
+				NudgeSkips: 2, HoldUntil: store.Micro(later.Add(24 * time.Hour))}
 			wantEqual(t, "GetUser after update", *got, want)
 			admins, err := tx.ListUsers(ctx, "acme", store.UserQuery{Role: "admin", Status: store.UserLocked})
 			if err != nil {
@@ -174,9 +176,9 @@ func testIdentifiers(t *testing.T, h Harness) {
 
 	t.Run("uniqueness", func(t *testing.T) {
 		cases := []struct {
-			name                         string
+			name                          string
 			id, tenant, user, kind, value string
-			want                         error
+			want                          error
 		}{
 			{"first email", "i1", "acme", "ann", store.IdentEmail, "ann@example.com", nil},
 			{"second email of the same user", "i2", "acme", "ann", store.IdentEmail, "ann@work.example", nil},
