@@ -60,6 +60,9 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database: empty sqlite path")
 	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("database sqlite:%s: the path may not contain ? or #", path)
+	}
 	// The file holds personal data and hashed secrets: create it readable by its owner
 	// only. SQLite gives the -wal and -shm files the same mode.
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
@@ -173,7 +176,11 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 			return err
 		}
 		// Back off a little so two nodes that collided do not collide again.
-		time.Sleep(time.Duration(attempt+1) * 3 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 3 * time.Millisecond):
+		}
 	}
 	return err
 }
