@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -49,12 +50,16 @@ type App struct {
 	Users    *user.Service
 	Sessions *session.Manager
 	Passkeys *passkey.Service
+	// OTP issues and checks one-time codes; its key is derived from the KEK.
+	OTP      *otp.Service
 	Registry *prometheus.Registry
 	Outbox   *notify.Worker
 	Sealer   *keys.Sealer
 
 	handler http.Handler
 	node    string
+	// kek is the key-encryption key; other server secrets are derived from it.
+	kek []byte
 }
 
 // Open prepares a node: database, schema, built-in tenants, key-encryption key and
@@ -99,6 +104,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	a.OTP = &otp.Service{Store: a.Store, Now: a.Now, Key: keys.Derive(a.kek, "gatehouse otp code key v1")}
 	if err := a.buildOutbox(); err != nil {
 		db.Close()
 		return nil, err
@@ -154,6 +160,7 @@ func (a *App) loadKEK() error {
 		return fmt.Errorf("key-encryption key: %w", err)
 	}
 	a.Sealer = s
+	a.kek = kek
 	return nil
 }
 

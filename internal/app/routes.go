@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
+	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -27,11 +29,11 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	assets, err := web.NewAssets()
+	assets, err := web.NewAssets(selfservice.Static())
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages}})
+	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages, selfservice.Pages()}})
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +77,16 @@ func (a *App) routes() (http.Handler, error) {
 		})
 	})))
 	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
+	(&selfservice.Handlers{
+		Store: a.Store, Now: a.Now, Logger: a.Logger, Renderer: rd, InTenant: inTenant,
+		Tenants: a.Tenants, Users: a.Users, Sessions: a.Sessions, Passkeys: a.Passkeys, OTP: a.OTP,
+		BaseURL: a.Config.BaseURL, SetupKind: ArtifactOperatorSetup,
+		HasRoute: func(method, path string) bool {
+			// A page exists when some route other than the catch-all answers it.
+			_, pattern := mux.Handler(&http.Request{Method: method, URL: &url.URL{Path: path}, Host: "localhost"})
+			return pattern != "" && pattern != "/"
+		},
+	}).Mount(mux)
 	mux.HandleFunc("/", rd.NotFound)
 
 	var limiter *web.RateLimiter

@@ -181,6 +181,16 @@ func (h *Handlers) registerBegin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if su == nil {
+			p, err := tenant.CurrentPolicyOf(ctx, h.Service.Store, tid)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if !tenant.SignUpAllowed(tid, p) {
+				h.fail(w, r, &Error{Status: http.StatusForbidden, Code: CodeForbidden,
+					Message: "Accounts here are created by an administrator. Sign in instead.", Reason: "self sign-up not allowed"})
+				return
+			}
 			name := strings.TrimSpace(in.DisplayName)
 			if name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > 100 {
 				h.fail(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest,

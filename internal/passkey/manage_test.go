@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
 // addVerifiedEmail gives the account a verified address so notices have somewhere to go.
@@ -280,5 +281,19 @@ func TestRegistrationRejections(t *testing.T) {
 	// No name, no passkey-first account.
 	if r := s.NewPerson("default").Do(t, "POST", "api/passkey/register/begin", map[string]string{}); r.Status != 400 {
 		t.Fatalf("nameless sign-up: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestNoSelfSignUpWhereNotAllowed(t *testing.T) {
+	s := apptest.Start(t)
+	// Operators are never self-made.
+	op := s.NewPerson("system")
+	if r := op.Do(t, "POST", "api/passkey/register/begin", map[string]string{"display_name": "Mallory"}); r.Status != 403 {
+		t.Fatalf("passkey-first sign-up in the system tenant: %d %s", r.Status, r.Body)
+	}
+	// A tenant can turn self sign-up off.
+	setPolicy(t, s, "default", func(p *tenant.Policy) { p.Flows.SelfSignUp = false })
+	if r := s.NewPerson("default").Do(t, "POST", "api/passkey/register/begin", map[string]string{"display_name": "Eve"}); r.Status != 403 {
+		t.Fatalf("sign-up with self_sign_up off: %d %s", r.Status, r.Body)
 	}
 }

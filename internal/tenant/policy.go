@@ -67,6 +67,8 @@ type Flows struct {
 	SelfServiceRecovery bool `json:"self_service_recovery"`
 	HelpdeskTAP         bool `json:"helpdesk_tap"`
 	EmailCodeSignIn     bool `json:"email_code_sign_in"`
+	// SelfSignUp lets people create their own accounts (never in the system tenant).
+	SelfSignUp bool `json:"self_sign_up"`
 }
 
 // Passkeys holds WebAuthn relying-party policy.
@@ -157,6 +159,7 @@ func DefaultPolicy() Policy {
 			SelfServiceRecovery: true,
 			HelpdeskTAP:         true,
 			EmailCodeSignIn:     false,
+			SelfSignUp:          true,
 		},
 		Passkeys: Passkeys{UserVerification: "required", Attestation: "none", SignCountRegression: "flag"},
 		Device: Device{
@@ -392,4 +395,10 @@ func jsonKind(b []byte) string {
 	default:
 		return "number"
 	}
+}
+
+// SignUpAllowed reports whether people may create their own accounts in the tenant.
+// Operators are never self-made: the system tenant refuses whatever its policy says.
+func SignUpAllowed(tenantID string, p Policy) bool {
+	return tenantID != System && p.Flows.SelfSignUp
 }

@@ -131,6 +131,17 @@ func (s *Service) Policy(ctx context.Context, tenantID string) (Policy, error) {
 	return p, err
 }
 
+// CurrentPolicyOf reads the tenant's newest policy in its own read transaction.
+func CurrentPolicyOf(ctx context.Context, s store.Store, tenantID string) (Policy, error) {
+	var p Policy
+	err := s.View(ctx, func(tx store.Tx) error {
+		var err error
+		p, err = CurrentPolicy(ctx, tx, tenantID)
+		return err
+	})
+	return p, err
+}
+
 // CurrentPolicy reads the tenant's newest policy inside tx.
 func CurrentPolicy(ctx context.Context, tx store.Tx, tenantID string) (Policy, error) {
 	sp, err := tx.CurrentPolicy(ctx, tenantID)
