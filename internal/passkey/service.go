@@ -207,7 +207,7 @@ func (s *Service) FinishLogin(ctx context.Context, tenantID string, body []byte,
 		}
 		token, sess, err := s.Sessions.Create(ctx, tx, session.New{
 			TenantID: tenantID, UserID: user.ID, AMR: passkeyAMR(cred), ACR: session.ACRPhishingResistant,
-			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent,
+			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent, Policy: &policy,
 		})
 		if err != nil {
 			return err

@@ -64,6 +64,9 @@ type New struct {
 	Network    string
 	UserAgent  string
 	Restricted bool
+	// Policy, when the caller already read it in this transaction, saves reading the
+	// tenant's session lifetimes again.
+	Policy *tenant.Policy
 }
 
 // Create stores a new session inside tx, audits it, and returns the cookie value.
@@ -72,9 +75,13 @@ func (m *Manager) Create(ctx context.Context, tx store.Tx, n New) (string, *stor
 	if n.Flow == "" {
 		n.Flow = FlowNormal
 	}
-	p, err := tenant.CurrentPolicy(ctx, tx, n.TenantID)
-	if err != nil {
-		return "", nil, err
+	p := n.Policy
+	if p == nil {
+		cur, err := tenant.CurrentPolicy(ctx, tx, n.TenantID)
+		if err != nil {
+			return "", nil, err
+		}
+		p = &cur
 	}
 	now := store.Micro(m.Now())
 	token := secret.Token(32)
@@ -87,7 +94,7 @@ func (m *Manager) Create(ctx context.Context, tx store.Tx, n New) (string, *stor
 	if err := tx.CreateSession(ctx, s); err != nil {
 		return "", nil, err
 	}
-	err = audit.Record(ctx, tx, now, audit.Meta{
+	err := audit.Record(ctx, tx, now, audit.Meta{
 		ActorType: audit.ActorUser, ActorID: n.UserID, IP: n.IP, Network: n.Network,
 		UserAgent: n.UserAgent, SessionID: s.ID, Flow: n.Flow,
 	}, audit.Entry{

@@ -38,13 +38,20 @@ func (t *tx) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 	// The head row serializes appends per tenant: the UPDATE takes its row lock (on
 	// PostgreSQL) or runs under the single writer (on SQLite) until commit, so two
 	// nodes can never chain two events to the same predecessor.
-	if _, err := t.exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, '')
-		ON CONFLICT (tenant_id) DO NOTHING`, e.TenantID); err != nil {
-		return err
+	// The head exists after a tenant's first event, so the common case is one
+	// statement; only the first append creates it.
+	err := t.queryRow(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = ? RETURNING seq, hash`,
+		e.TenantID).Scan(&e.Seq, &e.PrevHash)
+	if err = t.db.classify(err); err == errNotFound {
+		if _, err := t.exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES (?, 0, '')
+			ON CONFLICT (tenant_id) DO NOTHING`, e.TenantID); err != nil {
+			return err
+		}
+		err = t.db.classify(t.queryRow(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = ? RETURNING seq, hash`,
+			e.TenantID).Scan(&e.Seq, &e.PrevHash))
 	}
-	if err := t.queryRow(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = ? RETURNING seq, hash`,
-		e.TenantID).Scan(&e.Seq, &e.PrevHash); err != nil {
-		return t.db.classify(err)
+	if err != nil {
+		return err
 	}
 	e.Hash = e.ChainHash()
 	if _, err := t.exec(ctx, `INSERT INTO audit_events (`+auditCols+`)
@@ -53,7 +60,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *store.AuditEvent) error {
 		e.IP, e.Network, e.UserAgent, e.SessionID, e.Flow, e.Result, e.Severity, string(e.Details), e.PrevHash, e.Hash); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.Type, err)
 	}
-	_, err := t.exec(ctx, `UPDATE audit_heads SET hash = ? WHERE tenant_id = ?`, e.Hash, e.TenantID)
+	_, err = t.exec(ctx, `UPDATE audit_heads SET hash = ? WHERE tenant_id = ?`, e.Hash, e.TenantID)
 	return err
 }
 
