@@ -148,7 +148,7 @@ func CurrentPolicy(ctx context.Context, tx store.Tx, tenantID string) (Policy, e
 	if err != nil {
 		return Policy{}, err
 	}
-	p, err := Parse(sp.Document)
+	p, err := parseStored(tenantID, sp.Document)
 	if err != nil {
 		// A stored policy that no longer parses is the server's problem, not the
 		// caller's: %v keeps it from reading as ErrInvalid input.
