@@ -85,7 +85,7 @@ func newRoot(env Env) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	ce.binding = config.Bind(root.PersistentFlags())
-	root.AddCommand(ce.serveCmd(), ce.migrateCmd(), ce.versionCmd(), ce.tenantCmd(), ce.userCmd(), ce.auditCmd())
+	root.AddCommand(ce.serveCmd(), ce.migrateCmd(), ce.versionCmd(), ce.tenantCmd(), ce.userCmd(), ce.auditCmd(), ce.clientCmd(), ce.keysCmd())
 	return root
 }
 

@@ -57,7 +57,11 @@ type SignUp struct {
 func challengeKey(challenge string) string { return secret.Hash(challenge) }
 
 func (s *Service) saveCeremony(ctx context.Context, tx store.Tx, kind, tenantID string, c *ceremony) error {
-	data, err := json.Marshal(c)
+	// The challenge itself is not stored: the row is found by its hash, and the
+	// finishing request supplies it again.
+	stored := *c
+	stored.Session.Challenge = ""
+	data, err := json.Marshal(&stored)
 	if err != nil {
 		return err
 	}
@@ -84,6 +88,7 @@ func (s *Service) peekCeremony(ctx context.Context, tx store.Tx, kind, tenantID,
 	if err := json.Unmarshal(a.Data, &c); err != nil {
 		return nil, err
 	}
+	c.Session.Challenge = challenge
 	return &c, nil
 }
 

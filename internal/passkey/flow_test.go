@@ -260,10 +260,28 @@ func TestSignCountRegression(t *testing.T) {
 	}
 }
 
-func TestConcurrentFinishRedeemsOnce(t *testing.T) {
+// TestInvariant3_ChallengesSingleUseHashedExpiring: a ceremony's challenge is stored
+// only as a hash, and of concurrent finishes exactly one succeeds (expiry is covered
+// by TestSignInRejections/expired_challenge).
+func TestInvariant3_ChallengesSingleUseHashedExpiring(t *testing.T) {
 	s := apptest.Start(t)
 	p := s.NewPerson("default")
 	p.SignUp(t, "Racer")
+	o := p.BeginLogin(t)
+	challenge := apptest.B64(o.Challenge)
+	var n int
+	if err := s.App.DB.SQL().QueryRow(`SELECT COUNT(*) FROM artifacts WHERE hash = ? OR data LIKE ?`, challenge, "%"+challenge+"%").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("challenge stored in clear in %d rows", n)
+	}
+	var hashed int
+	s.App.DB.SQL().QueryRow(`SELECT COUNT(*) FROM artifacts WHERE hash = ?`, hash(challenge)).Scan(&hashed)
+	if hashed != 1 {
+		t.Fatalf("challenge not stored under its hash (%d rows)", hashed)
+	}
+
 	for round := 0; round < 10; round++ {
 		a := p.Assert(t, p.BeginLogin(t), nil)
 		var wg sync.WaitGroup
