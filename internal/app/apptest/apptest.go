@@ -138,7 +138,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 256, 256
 	s := &Server{URL: cfg.BaseURL, App: a, Logs: logs, transport: tr, Client: &http.Client{
 		Transport: tr,
-		Jar: jar, Timeout: 30 * time.Second,
+		Jar:       jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	var once sync.Once
