@@ -72,8 +72,14 @@ func (a *App) routes() (http.Handler, error) {
 			fail(w, r, err)
 			return
 		}
+		p, err := a.Tenants.Policy(r.Context(), t.ID)
+		if err != nil {
+			fail(w, r, err)
+			return
+		}
 		rd.Render(w, r, http.StatusOK, "tenant", map[string]any{
 			"Name": t.DisplayName, "ID": t.ID, "Issuer": a.Config.Issuer(t.ID), "SignedIn": s != nil,
+			"SignUp": tenant.SignUpAllowed(t.ID, p),
 		})
 	})))
 	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
