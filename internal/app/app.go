@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gatehouse-id/gatehouse/internal/client"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
@@ -55,6 +57,11 @@ type App struct {
 	Registry *prometheus.Registry
 	Outbox   *notify.Worker
 	Sealer   *keys.Sealer
+	// Keys signs tokens with each tenant's keys; Clients holds the OAuth clients.
+	Keys    *keys.KeyManager
+	Clients *client.Service
+	// OAuth is the OAuth 2.0 / OpenID Connect provider.
+	OAuth *oauth.Provider
 
 	handler http.Handler
 	node    string
@@ -104,6 +111,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	a.Keys = &keys.KeyManager{Store: a.Store, Sealer: a.Sealer, Now: a.Now}
+	a.Clients = &client.Service{Store: a.Store, Now: a.Now}
 	a.OTP = &otp.Service{Store: a.Store, Now: a.Now, Key: keys.Derive(a.kek, "gatehouse otp code key v1")}
 	if err := a.buildOutbox(); err != nil {
 		db.Close()
@@ -173,7 +182,7 @@ func (a *App) buildOutbox() error {
 		}
 		sender = s
 	} else {
-		sender = &notify.MailboxSender{Store: a.Store}
+		sender = &notify.MailboxSender{Store: a.Store, Now: a.Now}
 	}
 	metrics, err := notify.NewMetrics(a.Registry, a.Store)
 	if err != nil {
