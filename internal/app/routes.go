@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
+	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
@@ -33,7 +34,7 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages, selfservice.Pages()}})
+	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages, selfservice.Pages(), oauth.Pages()}})
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +83,15 @@ func (a *App) routes() (http.Handler, error) {
 			"SignUp": tenant.SignUpAllowed(t.ID, p),
 		})
 	})))
+	oauthMetrics, err := oauth.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a.OAuth = &oauth.Provider{
+		Store: a.Store, Now: a.Now, Logger: a.Logger, BaseURL: a.Config.BaseURL, Keys: a.Keys, Clients: a.Clients,
+		Sessions: a.Sessions, Renderer: rd, InTenant: inTenant, Metrics: oauthMetrics,
+	}
+	a.OAuth.Mount(mux)
 	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
 	(&selfservice.Handlers{
 		Store: a.Store, Now: a.Now, Logger: a.Logger, Renderer: rd, InTenant: inTenant,
@@ -100,12 +110,13 @@ func (a *App) routes() (http.Handler, error) {
 		limiter = web.NewRateLimiter(float64(a.Config.RateLimit), 4*a.Config.RateLimit, a.Now)
 	}
 	return web.Stack{
-		Logger:   a.Logger,
-		Renderer: rd,
-		IPs:      ips,
-		Limiter:  limiter,
-		Metrics:  web.NewMetrics(a.Registry),
-		HSTS:     a.Config.TLSCert != "",
+		Logger:     a.Logger,
+		Renderer:   rd,
+		IPs:        ips,
+		Limiter:    limiter,
+		Metrics:    web.NewMetrics(a.Registry),
+		HSTS:       a.Config.TLSCert != "",
+		CSRFBypass: oauth.CSRFBypass(),
 	}.Wrap(mux)
 }
 

@@ -51,6 +51,7 @@ type Tx interface {
 	CredentialTx
 	KeyTx
 	ClientTx
+	TokenTx
 }
 
 // TenantTx reads and writes tenants and their versioned policy documents.

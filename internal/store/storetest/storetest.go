@@ -43,6 +43,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Counters", func(t *testing.T) { testCounters(t, h) })
 	t.Run("CountersConcurrent", func(t *testing.T) { testCountersConcurrent(t, h) })
 	t.Run("OAuth", func(t *testing.T) { testOAuth(t, h) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
 }
 
