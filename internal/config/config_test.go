@@ -86,7 +86,8 @@ func TestDerivedSMTPFrom(t *testing.T) {
 	}{
 		{"https://id.example.com:8443/x", "Gatehouse <no-reply@id.example.com>"},
 		{"http://localhost:8080", "Gatehouse <no-reply@localhost>"},
-		{"http://[::1]:8080", "Gatehouse <no-reply@[::1]>"},
+		{"http://[::1]:8080", "Gatehouse <no-reply@localhost>"},
+		{"http://127.0.0.1:8080", "Gatehouse <no-reply@localhost>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.base, func(t *testing.T) {

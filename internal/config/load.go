@@ -148,8 +148,11 @@ func baseHost(base string) string {
 	if err != nil || u.Hostname() == "" {
 		return ""
 	}
-	if ip, err := netip.ParseAddr(u.Hostname()); err == nil && ip.Is6() {
-		return "[" + u.Hostname() + "]"
+	// An address literal is not a mail domain every parser accepts (Go 1.27's net/mail
+	// refuses IPv6 literals), and no-reply mail from an IP is unusual anyway: name the
+	// sender at localhost and let operators set --smtp-from for real mail.
+	if _, err := netip.ParseAddr(u.Hostname()); err == nil {
+		return "localhost"
 	}
 	return u.Hostname()
 }

@@ -275,6 +275,11 @@ func parse(doc []byte) (Policy, error) {
 		if errors.As(err, &te) && te.Field != "" {
 			return Policy{}, fmt.Errorf("%s: want %s, got %s", te.Field, describe(te.Type), te.Value)
 		}
+		// Errors from a field's own decoder do not carry its path on every Go release,
+		// so find the offending duration ourselves.
+		if path := badDuration(doc); path != "" {
+			return Policy{}, fmt.Errorf("%s: want a duration like \"10m\" or \"24h\"", path)
+		}
 		return Policy{}, err
 	}
 	// A second document would be ignored, so a reader could believe it applies.
