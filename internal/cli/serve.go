@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -28,6 +29,9 @@ func (ce *cmdEnv) serveCmd() *cobra.Command {
 				return err
 			}
 			log := ce.logger(cfg)
+			// Libraries that log through the default logger (the OAuth engine) then
+			// write the same format to the same place as everything else.
+			slog.SetDefault(log)
 			ctx := c.Context()
 			// Take the port before opening the database, so a port that is already in use
 			// fails at once instead of after migrating the schema and creating a key file.
