@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -193,6 +195,25 @@ func (a *App) buildOutbox() error {
 		Now: a.Now, Logger: a.Logger, Interval: a.Config.OutboxInterval, Metrics: metrics,
 	}
 	return nil
+}
+
+// DevMailbox reports whether the development mailbox is served: only without an SMTP
+// server and only when the base URL is this machine. Behind a reverse proxy on the
+// same host every request comes from loopback, so a public base URL never gets it.
+func (a *App) DevMailbox() bool {
+	if a.Config.SMTPURL != "" {
+		return false
+	}
+	u, err := url.Parse(a.Config.BaseURL)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // Handler returns the node's HTTP handler with every middleware applied.

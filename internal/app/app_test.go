@@ -369,3 +369,19 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Error("node still answers after shutdown")
 	}
 }
+
+func TestDevMailboxOnlyOnLocalBaseURL(t *testing.T) {
+	for base, want := range map[string]bool{
+		"http://localhost:8080": true, "http://127.0.0.1:8080": true, "http://[::1]:8080": true,
+		"https://id.example.com": false, "https://10.0.0.5": false,
+	} {
+		a := &app.App{Config: config.Config{BaseURL: base}}
+		if got := a.DevMailbox(); got != want {
+			t.Errorf("DevMailbox(%s) = %v, want %v", base, got, want)
+		}
+	}
+	a := &app.App{Config: config.Config{BaseURL: "http://localhost:8080", SMTPURL: "smtp://mail:25"}}
+	if a.DevMailbox() {
+		t.Error("dev mailbox served although SMTP is configured")
+	}
+}

@@ -30,7 +30,7 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	assets, err := web.NewAssets(selfservice.Static())
+	assets, err := web.NewAssets(selfservice.Static(), oauth.Static())
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (a *App) routes() (http.Handler, error) {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
-	if a.Config.SMTPURL == "" {
+	if a.DevMailbox() {
 		mb := notify.MailboxHandler(a.Store, func(r *http.Request) netip.Addr { return web.ClientIP(r.Context()) })
 		mux.Handle("GET /dev/mailbox", mb)
 		mux.Handle("GET /dev/mailbox.json", mb)

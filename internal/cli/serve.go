@@ -55,8 +55,11 @@ func (ce *cmdEnv) serveCmd() *cobra.Command {
 			if link != "" {
 				fmt.Fprintf(ce.Stdout, "Operator setup link (single use, expires in %s): %s\n", app.SetupLinkTTL, link)
 			}
-			if cfg.SMTPURL == "" {
+			switch {
+			case a.DevMailbox():
 				fmt.Fprintf(ce.Stdout, "No --smtp-url: mail is kept at %s/dev/mailbox (readable from this machine only)\n", cfg.BaseURL)
+			case cfg.SMTPURL == "":
+				log.Warn("no --smtp-url: mail cannot be delivered, and the development mailbox is only served on a localhost base URL")
 			}
 			log.Info("listening", "addr", ln.Addr().String(), "database", a.DB.Dialect())
 			err = a.Serve(ctx, ln)

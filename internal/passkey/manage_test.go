@@ -297,3 +297,57 @@ func TestNoSelfSignUpWhereNotAllowed(t *testing.T) {
 		t.Fatalf("sign-up with self_sign_up off: %d %s", r.Status, r.Body)
 	}
 }
+
+// A passkey enrolled during a hold signs in, but its sessions are provisional: they
+// cannot add or remove passkeys and do not count as phishing-resistant until the hold
+// ends.
+func TestProvisionalPasskeySessionsAreLimitedDuringHold(t *testing.T) {
+	clock := &apptest.Clock{}
+	s := apptest.Start(t, apptest.WithClock(clock))
+	ctx := context.Background()
+	u, err := s.App.Users.Create(ctx, "default", newUser("held@example.com"), audit.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	err = s.App.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		token, _, err = s.App.Sessions.Create(ctx, tx, session.New{TenantID: "default", UserID: u.ID, AMR: []string{"otp"}, ACR: session.ACRSingleFactor})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.NewPerson("default")
+	p.Client.Jar.SetCookies(mustURL(s.URL), []*httpCookie{{Name: "gh_session", Value: token, Path: "/"}})
+	if r := p.AddPasskey(t, "First"); r.Status != 200 {
+		t.Fatalf("first passkey: %d %s", r.Status, r.Body)
+	}
+	// Signing in with the provisional passkey gives a provisional session.
+	q := p.OtherBrowser()
+	q.SignIn(t)
+	sess := currentSession(t, q)
+	if sess.Flow != session.FlowProvisional || session.PhishingResistant(sess) || sess.ACR == session.ACRPhishingResistant {
+		t.Fatalf("session during hold: flow=%s acr=%s", sess.Flow, sess.ACR)
+	}
+	// It cannot add a second passkey, even after confirming with the provisional one.
+	if r := q.StepUp(t); r.Status != 200 {
+		t.Fatalf("step-up: %d %s", r.Status, r.Body)
+	}
+	second := s.NewPersonWith("default", passkeytest.New(passkeytest.Options{}))
+	second.Client = q.Client
+	if r := second.AddPasskey(t, "Second"); r.ErrorCode() != "step_up_required" {
+		t.Fatalf("provisional session added a passkey: %d %s", r.Status, r.Body)
+	}
+	ids := q.CredentialIDs(t)
+	if r := q.Do(t, "DELETE", "api/passkey/credentials/"+ids[0], nil); r.ErrorCode() != "step_up_required" {
+		t.Fatalf("provisional session removed a passkey: %d %s", r.Status, r.Body)
+	}
+	// After the hold, the same passkey gives ordinary phishing-resistant sessions.
+	clock.Advance(25 * time.Hour)
+	r := q.OtherBrowser()
+	r.SignIn(t)
+	if got := currentSession(t, r); got.Flow != session.FlowNormal || !session.PhishingResistant(got) {
+		t.Fatalf("session after hold: flow=%s acr=%s", got.Flow, got.ACR)
+	}
+}

@@ -327,7 +327,7 @@ func (s *Service) FinishRegistration(ctx context.Context, tenantID string, body 
 			res.Token, res.Session, sessionID = token, ns, ns.ID
 			if err := audit.Record(ctx, tx, now, c.meta(res.User.ID, ns.ID), audit.Entry{
 				Type: audit.UserSignedUp, TenantID: tenantID, TargetType: "user", TargetID: res.User.ID,
-				Details: map[string]any{"email_verified": cer.SignUp.Email != ""},
+				Details: map[string]any{"email_verified": cer.SignUp.Email != "" && !cer.SignUp.EmailUnverified, "roles": cer.SignUp.Roles},
 			}); err != nil {
 				return err
 			}

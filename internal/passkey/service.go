@@ -203,10 +203,23 @@ func (s *Service) FinishLogin(ctx context.Context, tenantID string, body []byte,
 		cred.BackedUp = waCred.Flags.BackupState
 		cred.LastUsedAt, cred.LastUsedIP = now, c.IP
 		if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnknownCredential
+			}
 			return err
 		}
+		// Re-read the account inside the write: a lock that landed after the checks
+		// above must still stop this sign-in.
+		current, err := tx.GetUser(ctx, tenantID, user.ID)
+		if err != nil {
+			return err
+		}
+		if current.Status != store.UserActive {
+			return errAccountUnusable
+		}
+		acr, flow := assurance(cred, current, now)
 		token, sess, err := s.Sessions.Create(ctx, tx, session.New{
-			TenantID: tenantID, UserID: user.ID, AMR: passkeyAMR(cred), ACR: session.ACRPhishingResistant,
+			TenantID: tenantID, UserID: user.ID, AMR: passkeyAMR(cred), ACR: acr, Flow: flow,
 			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent, Policy: &policy,
 		})
 		if err != nil {
@@ -242,6 +255,16 @@ func userIDOf(c *store.Credential) string {
 		return ""
 	}
 	return c.UserID
+}
+
+// assurance is what a sign-in with cred gives: phishing-resistant, unless the
+// credential was enrolled during a recovery hold that is still running, in which case
+// the session is provisional and only multi-factor.
+func assurance(cred *store.Credential, u *store.User, now time.Time) (acr, flow string) {
+	if cred.Provisional && now.Before(u.HoldUntil) {
+		return session.ACRMultiFactor, session.FlowProvisional
+	}
+	return session.ACRPhishingResistant, session.FlowNormal
 }
 
 // passkeyAMR says how the key is held: a synced (backup-eligible) passkey is a

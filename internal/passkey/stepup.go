@@ -113,9 +113,22 @@ func (s *Service) FinishStepUp(ctx context.Context, tenantID string, body []byte
 		}
 		cred.BackedUp, cred.LastUsedAt, cred.LastUsedIP = waCred.Flags.BackupState, now, c.IP
 		if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return errUnknownCredential
+			}
 			return err
 		}
-		sess.AuthTime, sess.AMR, sess.ACR = now, passkeyAMR(cred), session.ACRPhishingResistant
+		u, err := tx.GetUser(ctx, tenantID, sess.UserID)
+		if err != nil {
+			return err
+		}
+		acr, flow := assurance(cred, u, now)
+		// A provisional credential confirms the person only as what it is; a
+		// credential from before the hold lifts a provisional session.
+		if flow == session.FlowProvisional || sess.Flow == session.FlowProvisional {
+			sess.Flow = flow
+		}
+		sess.AuthTime, sess.AMR, sess.ACR = now, passkeyAMR(cred), acr
 		if err := tx.UpdateSessionAuth(ctx, sess); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return errStepUp

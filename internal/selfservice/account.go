@@ -27,10 +27,12 @@ type accountPage struct {
 	NewEmailError string
 	// AddedNext is where the page returns after adding a passkey.
 	AddedNext string
-	Passkeys  []passkeyRow
-	Emails    []emailRow
-	Sessions  []sessionRow
-	Activity  []activityRow
+	// AppsURL lists the apps the person allowed; empty when no OAuth provider serves it.
+	AppsURL  string
+	Passkeys []passkeyRow
+	Emails   []emailRow
+	Sessions []sessionRow
+	Activity []activityRow
 }
 
 type passkeyRow struct {
@@ -78,6 +80,9 @@ func (h *Handlers) loadAccount(ctx context.Context, r *http.Request, s *store.Se
 	t := tenantOf(r)
 	f := h.frame(r, "")
 	v := accountPage{frame: f, AddedNext: f.Base + "/account?done=passkey-added"}
+	if h.HasRoute != nil && h.HasRoute(http.MethodGet, f.Base+"/account/apps") {
+		v.AppsURL = f.Base + "/account/apps"
+	}
 	var st accountState
 	err := h.Store.View(ctx, func(tx store.Tx) error {
 		var err error

@@ -109,7 +109,8 @@ func (h *Handlers) emailCodeView(r *http.Request, addr, problem string) codePage
 // step needs none of its own.
 func (h *Handlers) verifyEmail(w http.ResponseWriter, r *http.Request) {
 	ac, ok := h.beginChange(w, r)
-	if !ok {
+	// A hold that began after the code was sent still stops the change.
+	if !ok || h.onHold(w, r, ac, "new-email") {
 		return
 	}
 	addr, bad := emailInput(r.PostForm.Get("email"))

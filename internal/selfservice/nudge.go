@@ -73,7 +73,7 @@ func canSkip(st accountState, p tenant.Policy) bool {
 // not use a passkey, the account has none, and the prompt was skipped as often as
 // the policy allows.
 func passkeyRequired(s *store.Session, st accountState, p tenant.Policy) bool {
-	return !session.PhishingResistant(s) && st.passkeys == 0 && !canSkip(st, p)
+	return !session.UsedPasskey(s) && st.passkeys == 0 && !canSkip(st, p)
 }
 
 func (h *Handlers) nudgeView(r *http.Request, s *store.Session, st accountState, p tenant.Policy, next string) nudgePage {
@@ -95,7 +95,7 @@ func (h *Handlers) nudgePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if session.PhishingResistant(s) {
+	if session.UsedPasskey(s) {
 		redirect(w, r, orDefault(t.ID, next))
 		return
 	}
@@ -128,7 +128,7 @@ func (h *Handlers) nudgeSkip(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if session.PhishingResistant(s) {
+	if session.UsedPasskey(s) {
 		redirect(w, r, orDefault(t.ID, next))
 		return
 	}

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
@@ -24,6 +27,9 @@ type signInPage struct {
 	EmailCode  bool
 	Email      string
 	EmailError string
+	// LoginHint prefills the identifier field: the application that sent the person
+	// here said who it expects (OpenID Connect login_hint).
+	LoginHint string
 	// SignUpURL and RecoverURL are empty when the tenant offers no such page.
 	SignUpURL  string
 	RecoverURL string
@@ -81,7 +87,21 @@ func (h *Handlers) signInPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h.render(w, r, http.StatusOK, "signin", h.signInView(r, p, next))
+	v := h.signInView(r, p, next)
+	v.LoginHint = loginHint(r.URL.Query().Get("login_hint"))
+	h.render(w, r, http.StatusOK, "signin", v)
+}
+
+// maxLoginHint bounds the prefill; an identifier is never longer.
+const maxLoginHint = 256
+
+// loginHint returns the hint when it can be an identifier, and "" otherwise: it is
+// only a convenience, so anything odd is dropped rather than refused.
+func loginHint(raw string) string {
+	if len(raw) > maxLoginHint || !utf8.ValidString(raw) || strings.ContainsFunc(raw, unicode.IsControl) {
+		return ""
+	}
+	return strings.TrimSpace(raw)
 }
 
 // emailInput normalizes the "email" field, or returns the sentence to show beside it.

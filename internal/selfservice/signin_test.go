@@ -117,11 +117,12 @@ func TestEmailCodeSignInThenNudgeCreatesPasskey(t *testing.T) {
 	}
 	expectRedirect(t, "nudge after a passkey exists", post(t, p, "nudge", "next", "/t/default/account"), "/t/default/account")
 	expect(t, "account", get(t, p, "account"), http.StatusOK, "Phone", "Provisional", `id="hold-notice"`, "Signed in with an email code")
-	// And next time the passkey signs in, phishing-resistant, with no nudge.
+	// Next time the passkey signs in with no nudge; during the hold its sessions are
+	// provisional, not phishing-resistant.
 	q := p.OtherBrowser()
 	q.SignIn(t)
-	if s := sessionOf(t, q); !session.PhishingResistant(s) {
-		t.Fatalf("passkey session %+v is not phishing-resistant", s)
+	if s := sessionOf(t, q); session.PhishingResistant(s) || s.Flow != session.FlowProvisional {
+		t.Fatalf("passkey session during the hold: flow=%s acr=%s", s.Flow, s.ACR)
 	}
 	expectRedirect(t, "nudge after passkey sign-in", get(t, q, "nudge"), "/t/default/account")
 }

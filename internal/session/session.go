@@ -39,6 +39,10 @@ const (
 	FlowRecovery   = "recovery"
 	FlowTAP        = "tap"
 	FlowDeviceCode = "device_code"
+	// FlowProvisional marks a session signed in with a credential enrolled during a
+	// recovery hold, while the hold lasts: it is not phishing-resistant for any
+	// purpose (no step-up, enrollment, removal or acr=phr) until the hold ends.
+	FlowProvisional = "provisional"
 )
 
 // ErrNoSession means the request carries no valid session.
@@ -186,8 +190,14 @@ func Live(s *store.Session, now time.Time) bool {
 
 // PhishingResistant reports whether the session was obtained with a passkey.
 func PhishingResistant(s *store.Session) bool {
-	return s.ACR == ACRPhishingResistant && !s.Restricted &&
+	return s.ACR == ACRPhishingResistant && !s.Restricted && s.Flow != FlowProvisional &&
 		(slices.Contains(s.AMR, AMRHardwareKey) || slices.Contains(s.AMR, AMRSoftwareKey))
+}
+
+// UsedPasskey reports whether the session was obtained or confirmed with a passkey,
+// whatever assurance that gave it (a provisional passkey still is one).
+func UsedPasskey(s *store.Session) bool {
+	return slices.Contains(s.AMR, AMRHardwareKey) || slices.Contains(s.AMR, AMRSoftwareKey)
 }
 
 // Fresh reports whether the session authenticated within maxAge of now.

@@ -206,6 +206,9 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("passkeys.user_verification must be \"required\"")
 	case p.Passkeys.Attestation != "none" && p.Passkeys.Attestation != "direct":
 		return fmt.Errorf("passkeys.attestation must be \"none\" or \"direct\"")
+	case len(p.Passkeys.AAGUIDAllowList) > 0 && p.Passkeys.Attestation != "direct":
+		// Without attestation an authenticator names any model it likes.
+		return fmt.Errorf("passkeys.aaguid_allow_list needs passkeys.attestation \"direct\"")
 	case p.Passkeys.SignCountRegression != "flag" && p.Passkeys.SignCountRegression != "refuse":
 		return fmt.Errorf("passkeys.sign_count_regression must be \"flag\" or \"refuse\"")
 	case p.Device.Proximity != "off" && p.Device.Proximity != "warn" && p.Device.Proximity != "require":

@@ -73,15 +73,17 @@ func CheckEmail(ctx context.Context, tx store.Tx, tenantID, userID, raw string) 
 			return addr, EmailUnverified, nil
 		}
 	}
+	// The account's own limit comes first: answering "full" only for addresses nobody
+	// owns would tell a full account which addresses have accounts.
+	if emails >= MaxEmails {
+		return addr, 0, ErrTooManyEmails
+	}
 	owner, err := tx.FindUserByIdentifier(ctx, tenantID, store.IdentEmail, addr)
 	switch {
 	case err == nil && owner.ID != userID:
 		return addr, EmailTaken, nil
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return "", 0, err
-	}
-	if emails >= MaxEmails {
-		return addr, 0, ErrTooManyEmails
 	}
 	return addr, EmailNew, nil
 }

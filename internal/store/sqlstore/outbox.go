@@ -62,13 +62,16 @@ func (t *tx) LeaseOutbox(ctx context.Context, owner string, n int, now, leaseUnt
 }
 
 func (t *tx) CompleteOutbox(ctx context.Context, id, owner string, at time.Time) error {
-	return affected(t.exec(ctx, `UPDATE outbox SET delivered_at = ?, lease_until = 0, last_error = ''
+	// A delivered message's body (which may hold a one-time code) is not kept.
+	return affected(t.exec(ctx, `UPDATE outbox SET delivered_at = ?, lease_until = 0, last_error = '', payload = '{}'
 		WHERE id = ? AND lease_owner = ? AND delivered_at = 0`, micros(at), id, owner))
 }
 
 func (t *tx) RetryOutbox(ctx context.Context, id, owner string, retryAt time.Time, lastErr string, dead bool) error {
-	return affected(t.exec(ctx, `UPDATE outbox SET available_at = ?, lease_until = 0, last_error = ?, dead = ?
-		WHERE id = ? AND lease_owner = ? AND delivered_at = 0`, micros(retryAt), lastErr, dead, id, owner))
+	// A message given up on keeps its error but not its body.
+	return affected(t.exec(ctx, `UPDATE outbox SET available_at = ?, lease_until = 0, last_error = ?, dead = ?,
+		payload = CASE WHEN ? THEN '{}' ELSE payload END
+		WHERE id = ? AND lease_owner = ? AND delivered_at = 0`, micros(retryAt), lastErr, dead, dead, id, owner))
 }
 
 func (t *tx) OutboxDepth(ctx context.Context) (int, error) {

@@ -124,6 +124,13 @@ func testOutbox(t *testing.T, h Harness) {
 		err := txErr(t, s, func(tx store.Tx) error { return tx.CompleteOutbox(ctx, "m1", "node-a", now) })
 		wantErr(t, "CompleteOutbox(former owner)", err, store.ErrNotFound)
 		mustTx(t, s, func(tx store.Tx) error { return tx.CompleteOutbox(ctx, "m1", "node-b", now) })
+		mustTx(t, s, func(tx store.Tx) error {
+			m, err := tx.GetOutbox(ctx, "m1")
+			if err == nil && string(m.Payload) != "{}" {
+				t.Errorf("delivered message kept its body: %s", m.Payload)
+			}
+			return err
+		})
 		err = txErr(t, s, func(tx store.Tx) error { return tx.CompleteOutbox(ctx, "m1", "node-b", now) })
 		wantErr(t, "CompleteOutbox(twice)", err, store.ErrNotFound)
 		if m, err := getMessage(t, s, "m1"); err != nil || !m.DeliveredAt.Equal(store.Micro(now)) {
