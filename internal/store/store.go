@@ -76,7 +76,11 @@ type UserTx interface {
 	FindUserByIdentifier(ctx context.Context, tenantID, kind, value string) (*User, error)
 	// ListUsers returns the tenant's users matching q, ordered by id.
 	ListUsers(ctx context.Context, tenantID string, q UserQuery) ([]User, error)
+	// UpdateUser writes the user's name, roles, nudge count and hold; never its
+	// status, so a change made from an older read cannot undo a lock.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetUserStatus changes only the status (active, locked, disabled).
+	SetUserStatus(ctx context.Context, tenantID, id, status string, at time.Time) error
 	AddIdentifier(ctx context.Context, id *Identifier) error
 	UpdateIdentifier(ctx context.Context, id *Identifier) error
 	DeleteIdentifier(ctx context.Context, tenantID, id string) error

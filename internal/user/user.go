@@ -273,7 +273,7 @@ func (s *Service) SetStatus(ctx context.Context, tenantID, userID, status, reaso
 		now := store.Micro(s.Now())
 		prev := u.Status
 		u.Status, u.UpdatedAt = status, now
-		if err := tx.UpdateUser(ctx, u); err != nil {
+		if err := tx.SetUserStatus(ctx, tenantID, userID, status, now); err != nil {
 			return err
 		}
 		revoked := 0

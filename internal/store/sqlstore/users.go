@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -86,9 +87,14 @@ func (t *tx) ListUsers(ctx context.Context, tenantID string, q store.UserQuery) 
 }
 
 func (t *tx) UpdateUser(ctx context.Context, u *store.User) error {
-	return affected(t.exec(ctx, `UPDATE users SET display_name = ?, status = ?, roles = ?, updated_at = ?, nudge_skips = ?, hold_until = ?
-		WHERE tenant_id = ? AND id = ?`, u.DisplayName, u.Status, joinList(u.Roles), micros(u.UpdatedAt), u.NudgeSkips,
+	return affected(t.exec(ctx, `UPDATE users SET display_name = ?, roles = ?, updated_at = ?, nudge_skips = ?, hold_until = ?
+		WHERE tenant_id = ? AND id = ?`, u.DisplayName, joinList(u.Roles), micros(u.UpdatedAt), u.NudgeSkips,
 		micros(u.HoldUntil), u.TenantID, u.ID))
+}
+
+func (t *tx) SetUserStatus(ctx context.Context, tenantID, id, status string, at time.Time) error {
+	return affected(t.exec(ctx, `UPDATE users SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		status, micros(at), tenantID, id))
 }
 
 const identCols = `id, tenant_id, user_id, kind, value, verified, is_primary, created_at, verified_at`

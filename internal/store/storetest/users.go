@@ -123,7 +123,17 @@ func testUsers(t *testing.T, h Harness) {
 			}
 			u.Status, u.Roles, u.DisplayName, u.UpdatedAt = store.UserLocked, []string{"admin", "operator"}, "Renamed", later
 			u.NudgeSkips, u.HoldUntil = 2, later.Add(24*time.Hour)
-			return tx.UpdateUser(ctx, u)
+			if err := tx.UpdateUser(ctx, u); err != nil {
+				return err
+			}
+			return tx.SetUserStatus(ctx, "acme", "u2", store.UserLocked, later)
+		})
+		// UpdateUser never writes the status: a change made from an older read must
+		// not undo a lock that landed meanwhile.
+		mustTx(t, s, func(tx store.Tx) error {
+			stale := store.User{ID: "u2", TenantID: "acme", DisplayName: "Renamed", Status: store.UserActive,
+				Roles: []string{"admin", "operator"}, UpdatedAt: later, NudgeSkips: 2, HoldUntil: later.Add(24 * time.Hour)}
+			return tx.UpdateUser(ctx, &stale)
 		})
 		mustView(t, s, func(tx store.Tx) error {
 			got, err := tx.GetUser(ctx, "acme", "u2")
@@ -145,9 +155,9 @@ func testUsers(t *testing.T, h Harness) {
 
 	t.Run("update of a missing user is not found", func(t *testing.T) {
 		err := txErr(t, s, func(tx store.Tx) error {
-			return tx.UpdateUser(ctx, &store.User{ID: "u1", TenantID: "globex", Status: store.UserDisabled, UpdatedAt: t0})
+			return tx.SetUserStatus(ctx, "globex", "u1", store.UserDisabled, t0)
 		})
-		wantErr(t, "UpdateUser(other tenant)", err, store.ErrNotFound)
+		wantErr(t, "SetUserStatus(other tenant)", err, store.ErrNotFound)
 		mustView(t, s, func(tx store.Tx) error {
 			u, err := tx.GetUser(ctx, "acme", "u1")
 			if err == nil && u.Status != store.UserActive {
