@@ -104,6 +104,9 @@ func (s *Service) Remove(ctx context.Context, tenantID string, sess *store.Sessi
 		if err := RequireStepUp(sess, p, s.Now()); err != nil {
 			return err
 		}
+		if _, err := user.Lock(ctx, tx, tenantID, sess.UserID); err != nil {
+			return err
+		}
 		cred, err := tx.GetCredential(ctx, tenantID, credID)
 		if err != nil || cred.UserID != sess.UserID || cred.Kind != store.CredPasskey {
 			if err == nil || errors.Is(err, store.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -53,12 +54,23 @@ func (s *Service) loadRP(ctx context.Context, tx store.Tx, tenantID string) (*we
 	return rp, p, err
 }
 
+// throttleKey is the client's IPv4 address, or its IPv6 /64: one host can take any
+// address of its /64, so counting addresses would not bound it.
+func throttleKey(c Client) string {
+	ip, err := netip.ParseAddr(c.IP)
+	if err != nil || ip.Unmap().Is4() {
+		return c.IP
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
 // throttle bounds ceremony starts per client IP and minute across all nodes
 // (policy throttles.ceremonies_per_minute).
 func (s *Service) throttle(ctx context.Context, tx store.Tx, tenantID string, p tenant.Policy, c Client) error {
 	now := s.Now()
 	window := now.Truncate(time.Minute)
-	n, err := tx.Hit(ctx, "ceremony:"+tenantID+":"+c.IP, window, window.Add(2*time.Minute))
+	n, err := tx.Hit(ctx, "ceremony:"+tenantID+":"+throttleKey(c), window, window.Add(2*time.Minute))
 	if err != nil {
 		return err
 	}

@@ -234,6 +234,9 @@ func MakePrimaryEmail(ctx context.Context, tx store.Tx, now time.Time, tenantID,
 // verified address.
 func RemoveEmail(ctx context.Context, tx store.Tx, now time.Time, tenantID, userID, identID string, m audit.Meta) (*store.Identifier, error) {
 	now = store.Micro(now)
+	if _, err := Lock(ctx, tx, tenantID, userID); err != nil {
+		return nil, err
+	}
 	ids, err := tx.ListIdentifiers(ctx, tenantID, userID)
 	if err != nil {
 		return nil, err

@@ -293,3 +293,18 @@ func (s *Service) SetStatus(ctx context.Context, tenantID, userID, status, reaso
 	})
 	return u, err
 }
+
+// Lock serializes changes to one account's sign-in methods inside tx: it rewrites the
+// user row unchanged, which holds the row lock until commit on PostgreSQL (SQLite
+// runs one writer at a time anyway). Two concurrent removals then cannot both see
+// "one method left" and leave the account with none.
+func Lock(ctx context.Context, tx store.Tx, tenantID, userID string) (*store.User, error) {
+	u, err := tx.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
