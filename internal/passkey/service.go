@@ -209,15 +209,7 @@ func (s *Service) FinishLogin(ctx context.Context, tenantID string, body []byte,
 			return err
 		}
 		now := store.Micro(s.Now())
-		if !regression {
-			cred.SignCount = waCred.Authenticator.SignCount
-		}
-		cred.BackedUp = waCred.Flags.BackupState
-		cred.LastUsedAt, cred.LastUsedIP = now, c.IP
-		if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return errUnknownCredential
-			}
+		if err := recordUse(ctx, tx, cred, waCred, c, now); err != nil {
 			return err
 		}
 		// Re-read the account inside the write: a lock that landed after the checks
@@ -267,6 +259,22 @@ func userIDOf(c *store.Credential) string {
 		return ""
 	}
 	return c.UserID
+}
+
+// recordUse stores a verified use of cred: the new counter (unless it went backwards,
+// which is flagged instead), the current backup state, when and from where.
+func recordUse(ctx context.Context, tx store.Tx, cred *store.Credential, waCred *webauthn.Credential, c Client, now time.Time) error {
+	if !waCred.Authenticator.CloneWarning {
+		cred.SignCount = waCred.Authenticator.SignCount
+	}
+	cred.BackedUp, cred.LastUsedAt, cred.LastUsedIP = waCred.Flags.BackupState, now, c.IP
+	if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return errUnknownCredential
+		}
+		return err
+	}
+	return nil
 }
 
 // assurance is what a sign-in with cred gives: phishing-resistant, unless the

@@ -108,14 +108,7 @@ func (s *Service) FinishStepUp(ctx context.Context, tenantID string, body []byte
 			return err
 		}
 		now := store.Micro(s.Now())
-		if !waCred.Authenticator.CloneWarning {
-			cred.SignCount = waCred.Authenticator.SignCount
-		}
-		cred.BackedUp, cred.LastUsedAt, cred.LastUsedIP = waCred.Flags.BackupState, now, c.IP
-		if err := tx.UpdateCredentialUse(ctx, cred); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return errUnknownCredential
-			}
+		if err := recordUse(ctx, tx, cred, waCred, c, now); err != nil {
 			return err
 		}
 		u, err := tx.GetUser(ctx, tenantID, sess.UserID)
