@@ -80,6 +80,9 @@ func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
 				fields = append(fields, field{k, v})
 			}
 		}
+		if lr.redirect != "" {
+			allowFormTo(w, lr.redirect)
+		}
 		p.render(w, r, http.StatusOK, "oauth-logout", map[string]any{"TenantName": t.DisplayName,
 			"Action": "/t/" + t.ID + pathLogout + "/confirm", "Fields": fields})
 		return

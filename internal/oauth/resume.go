@@ -76,7 +76,12 @@ func (p *Provider) continueRequest(w http.ResponseWriter, r *http.Request, id st
 			return
 		}
 		if s == nil {
-			http.Redirect(w, r, "/t/"+t.ID+"/signin?next="+url.QueryEscape(here), http.StatusSeeOther)
+			signin := url.Values{"next": {here}}
+			if pd.LoginHint != "" {
+				// The sign-in page prefills its identifier field with the hint.
+				signin.Set("login_hint", pd.LoginHint)
+			}
+			http.Redirect(w, r, "/t/"+t.ID+"/signin?"+signin.Encode(), http.StatusSeeOther)
 			return
 		}
 		// A session exists but is not enough: sign out and in again, then come back.
@@ -96,6 +101,7 @@ func (p *Provider) continueRequest(w http.ResponseWriter, r *http.Request, id st
 				p.answerError(w, r, id, pd, "consent_required", "the user has not approved this application")
 				return
 			}
+			allowFormTo(w, pd.RedirectURI)
 			p.render(w, r, http.StatusOK, "oauth-consent", map[string]any{
 				"TenantName": t.DisplayName, "ClientName": c.Name, "Scopes": describeScopes(pd.Scopes),
 				"Action": "/t/" + t.ID + pathConsent, "RequestID": id, "AppsURL": "/t/" + t.ID + "/account/apps",
