@@ -181,7 +181,7 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	p := tenant.DefaultPolicy()
 	p.Device.Proximity = "warn"
 	p.Recovery.Hold = tenant.Duration(90 * time.Minute)
-	p.Passkeys.AAGUIDAllowList = []string{"ee882879-721c-4913-9775-3dfcce97072a"}
+	p.Passkeys.Attestation, p.Passkeys.AAGUIDAllowList = "direct", []string{"ee882879-721c-4913-9775-3dfcce97072a"}
 	doc, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
@@ -195,5 +195,17 @@ func TestPolicyJSONRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("Parse(Marshal(p)) = %+v, want %+v", back, p)
+	}
+}
+
+func TestAAGUIDAllowListNeedsAttestation(t *testing.T) {
+	p := tenant.DefaultPolicy()
+	p.Passkeys.AAGUIDAllowList = []string{"ee882879-721c-4913-9775-3dfcce97072a"}
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "aaguid_allow_list") {
+		t.Fatalf("allow-list without attestation accepted: %v", err)
+	}
+	p.Passkeys.Attestation = "direct"
+	if err := p.Validate(); err != nil {
+		t.Fatalf("allow-list with attestation refused: %v", err)
 	}
 }
