@@ -90,6 +90,15 @@ func (p *Provider) continueRequest(w http.ResponseWriter, r *http.Request, id st
 		})
 		return
 	}
+	// A person who has used up every "Sign in faster" skip goes to the prompt first,
+	// then comes back here; an authorization request is no way around it.
+	if required, err := passkey.Required(ctx, p.Store, s); err != nil {
+		p.fail(w, r, http.StatusInternalServerError, web.InternalMessage, err)
+		return
+	} else if required {
+		http.Redirect(w, r, "/t/"+t.ID+"/nudge?"+url.Values{"next": {here}}.Encode(), http.StatusSeeOther)
+		return
+	}
 	if !c.FirstParty && !consented {
 		ok, err := p.hasConsent(ctx, t.ID, s.UserID, c.ID, pd.Scopes)
 		if err != nil {
