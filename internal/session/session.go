@@ -217,14 +217,20 @@ func Revoke(ctx context.Context, tx store.Tx, now time.Time, tenantID, id, reaso
 }
 
 // RevokeAll ends every session of a user except exceptID inside tx and audits it.
+// Applications the user authorized from those sessions lose their tokens too:
+// someone signing out everywhere else expects whoever held those sessions to be out.
 func RevokeAll(ctx context.Context, tx store.Tx, now time.Time, tenantID, userID, exceptID, reason string, m audit.Meta) (int, error) {
 	n, err := tx.RevokeUserSessions(ctx, tenantID, userID, exceptID, now, reason)
 	if err != nil {
 		return 0, err
 	}
+	grants, err := tx.RevokeUserGrants(ctx, tenantID, userID, exceptID, now, reason)
+	if err != nil {
+		return 0, err
+	}
 	return n, audit.Record(ctx, tx, now, m, audit.Entry{
 		Type: audit.SessionsRevoked, TenantID: tenantID, TargetType: "user", TargetID: userID,
-		Details: map[string]any{"reason": reason, "count": n, "kept": exceptID},
+		Details: map[string]any{"reason": reason, "count": n, "kept": exceptID, "app_grants_revoked": grants},
 	})
 }
 

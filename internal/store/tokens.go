@@ -64,6 +64,9 @@ type TokenTx interface {
 	// RevokeUserClientGrants revokes every live grant of a user to a client and
 	// returns how many it revoked.
 	RevokeUserClientGrants(ctx context.Context, tenantID, userID, clientID string, at time.Time, reason string) (int, error)
+	// RevokeUserGrants revokes every live grant of a user except those authorized
+	// from keepSessionID (empty: keep none) and returns how many it revoked.
+	RevokeUserGrants(ctx context.Context, tenantID, userID, keepSessionID string, at time.Time, reason string) (int, error)
 	// PutRefreshToken stores a refresh token; ErrConflict if the hash exists.
 	PutRefreshToken(ctx context.Context, rt *RefreshToken) error
 	// GetRefreshToken returns the refresh token with that hash, used or not.

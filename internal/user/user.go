@@ -276,9 +276,13 @@ func (s *Service) SetStatus(ctx context.Context, tenantID, userID, status, reaso
 		if err := tx.SetUserStatus(ctx, tenantID, userID, status, now); err != nil {
 			return err
 		}
-		revoked := 0
+		revoked, grants := 0, 0
 		if status != store.UserActive {
 			if revoked, err = tx.RevokeUserSessions(ctx, tenantID, userID, "", now, "user "+status); err != nil {
+				return err
+			}
+			// A locked or disabled account's applications lose their refresh tokens too.
+			if grants, err = tx.RevokeUserGrants(ctx, tenantID, userID, "", now, "user "+status); err != nil {
 				return err
 			}
 		}
@@ -288,7 +292,7 @@ func (s *Service) SetStatus(ctx context.Context, tenantID, userID, status, reaso
 		}
 		return audit.Record(ctx, tx, now, m, audit.Entry{
 			Type: typ, TenantID: tenantID, TargetType: "user", TargetID: userID, Severity: sev,
-			Details: map[string]any{"from": prev, "to": status, "reason": reason, "sessions_revoked": revoked},
+			Details: map[string]any{"from": prev, "to": status, "reason": reason, "sessions_revoked": revoked, "app_grants_revoked": grants},
 		})
 	})
 	return u, err

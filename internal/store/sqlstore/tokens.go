@@ -60,6 +60,16 @@ func (t *tx) RevokeUserClientGrants(ctx context.Context, tenantID, userID, clien
 	return int(n), err
 }
 
+func (t *tx) RevokeUserGrants(ctx context.Context, tenantID, userID, keepSessionID string, at time.Time, reason string) (int, error) {
+	res, err := t.exec(ctx, `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ?
+		WHERE tenant_id = ? AND user_id = ? AND session_id <> ? AND revoked_at = 0`, micros(at), reason, tenantID, userID, keepSessionID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 const refreshCols = `hash, tenant_id, grant_id, generation, created_at, expires_at, used_at`
 
 func scanRefresh(s scanner) (*store.RefreshToken, error) {

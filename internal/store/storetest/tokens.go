@@ -100,6 +100,38 @@ func testGrants(t *testing.T, h Harness) {
 		})
 	})
 
+	t.Run("a user's grants are revoked except one session's", func(t *testing.T) {
+		mustTx(t, s, func(tx store.Tx) error {
+			for _, x := range []*store.Grant{newGrant("acme", "g5", "u9", "app", ""), newGrant("acme", "g6", "u9", "other", ""),
+				newGrant("acme", "g7", "u8", "app", "")} {
+				if err := tx.CreateGrant(ctx, x); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		var n int
+		mustTx(t, s, func(tx store.Tx) error {
+			var err error
+			n, err = tx.RevokeUserGrants(ctx, "acme", "u9", "s-g6", t0, "signed out elsewhere")
+			return err
+		})
+		wantEqual(t, "revoked except the kept session's", n, 1)
+		mustTx(t, s, func(tx store.Tx) error {
+			var err error
+			n, err = tx.RevokeUserGrants(ctx, "acme", "u9", "", t0, "locked")
+			return err
+		})
+		wantEqual(t, "revoked with nothing kept", n, 1)
+		mustView(t, s, func(tx store.Tx) error {
+			got, err := tx.GetGrant(ctx, "acme", "g7")
+			if err == nil && !got.RevokedAt.IsZero() {
+				t.Error("another user's grant was revoked")
+			}
+			return err
+		})
+	})
+
 	t.Run("refresh tokens are used once", func(t *testing.T) {
 		rt := &store.RefreshToken{Hash: "rt-1", TenantID: "acme", GrantID: "g3", Generation: 1, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		mustTx(t, s, func(tx store.Tx) error { return tx.PutRefreshToken(ctx, rt) })
