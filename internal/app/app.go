@@ -22,11 +22,15 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/client"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/device"
+	"github.com/gatehouse-id/gatehouse/internal/geoip"
+	"github.com/gatehouse-id/gatehouse/internal/housekeeping"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
+	"github.com/gatehouse-id/gatehouse/internal/recovery"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -64,6 +68,15 @@ type App struct {
 	Clients *client.Service
 	// OAuth is the OAuth 2.0 / OpenID Connect provider.
 	OAuth *oauth.Provider
+	// Device runs the device authorization grant; GeoIP (nil without --geoip-db)
+	// tells it the ASN and approximate location of addresses.
+	Device *device.Service
+	GeoIP  device.Locator
+	geo    *geoip.DB // what GeoIP holds, to close; nil without --geoip-db
+	// Recovery runs account recovery, recovery codes, holds and help-desk passes.
+	Recovery *recovery.Service
+	// Housekeeping deletes records some time after they ended.
+	Housekeeping *housekeeping.Janitor
 
 	handler http.Handler
 	node    string
@@ -85,6 +98,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		host, _ := os.Hostname()
 		a.node = host + "-" + secret.ID()[:8]
 	}
+	// The GeoIP files come first: a bad one stops the start before the database is
+	// touched, and they are released if anything later fails.
+	if err := a.openGeoIP(); err != nil {
+		return nil, err
+	}
+	opened := false
+	defer func() {
+		if !opened {
+			a.closeGeoIP()
+		}
+	}()
 	db, err := sqlstore.Open(ctx, cfg.Database)
 	if err != nil {
 		return nil, err
@@ -116,6 +140,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.Keys = &keys.KeyManager{Store: a.Store, Sealer: a.Sealer, Now: a.Now}
 	a.Clients = &client.Service{Store: a.Store, Now: a.Now}
 	a.OTP = &otp.Service{Store: a.Store, Now: a.Now, Key: keys.Derive(a.kek, "gatehouse otp code key v1")}
+	a.Recovery = &recovery.Service{Store: a.Store, Now: a.Now, Logger: a.Logger, Sessions: a.Sessions, OTP: a.OTP, BaseURL: cfg.BaseURL}
+	// The first passkey a recovery session registers finishes the recovery.
+	a.Passkeys.OnRestrictedEnroll = a.Recovery.Complete
 	if err := a.buildOutbox(); err != nil {
 		db.Close()
 		return nil, err
@@ -124,7 +151,31 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	opened = true
 	return a, nil
+}
+
+// openGeoIP opens the --geoip-db files, if any, as one Locator; a file that is not a
+// usable MaxMind DB is a one-line error naming the setting.
+func (a *App) openGeoIP() error {
+	files := a.Config.GeoIPFiles()
+	if len(files) == 0 {
+		return nil
+	}
+	geo, err := geoip.Open(files)
+	if oe, ok := errors.AsType[*geoip.OpenError](err); ok {
+		return a.Config.GeoIPError(oe.Path, oe.Reason)
+	} else if err != nil {
+		return a.Config.GeoIPError(a.Config.GeoIPDB, err.Error())
+	}
+	a.geo, a.GeoIP = geo, geo
+	return nil
+}
+
+func (a *App) closeGeoIP() {
+	if a.geo != nil {
+		a.geo.Close()
+	}
 }
 
 // prepareSchema migrates an empty database, and refuses one that is behind unless
@@ -194,6 +245,11 @@ func (a *App) buildOutbox() error {
 		Store: a.Store, Senders: map[string]notify.Sender{notify.KindEmail: sender}, Owner: a.node,
 		Now: a.Now, Logger: a.Logger, Interval: a.Config.OutboxInterval, Metrics: metrics,
 	}
+	deleted, err := housekeeping.NewMetrics(a.Registry)
+	if err != nil {
+		return err
+	}
+	a.Housekeeping = &housekeeping.Janitor{Store: a.Store, Now: a.Now, Logger: a.Logger, Deleted: deleted}
 	return nil
 }
 
@@ -236,6 +292,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.Outbox.Run(workerCtx) })
+	wg.Go(func() { a.Housekeeping.Run(workerCtx) })
 
 	errc := make(chan error, 1)
 	go func() {
@@ -265,5 +322,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and the GeoIP files; call it only once Serve returned.
+func (a *App) Close() error {
+	a.closeGeoIP()
+	return a.DB.Close()
+}

@@ -12,9 +12,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-id/gatehouse/internal/adminapi"
+	"github.com/gatehouse-id/gatehouse/internal/device"
+	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/passkey"
+	"github.com/gatehouse-id/gatehouse/internal/recovery"
 	"github.com/gatehouse-id/gatehouse/internal/selfservice"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
@@ -30,11 +34,11 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	assets, err := web.NewAssets(selfservice.Static(), oauth.Static())
+	assets, err := web.NewAssets(selfservice.Static(), oauth.Static(), device.Static())
 	if err != nil {
 		return nil, err
 	}
-	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages, selfservice.Pages(), oauth.Pages()}})
+	rd, err := web.NewRenderer(web.RendererOptions{Logger: a.Logger, Assets: assets, Pages: []fs.FS{pages, selfservice.Pages(), oauth.Pages(), recovery.Pages(), device.Pages()}})
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +91,27 @@ func (a *App) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	deviceMetrics, err := device.NewMetrics(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a.Device = &device.Service{Store: a.Store, Now: a.Now, Key: keys.Derive(a.kek, "gatehouse device user code key v1"),
+		Locator: a.GeoIP, Metrics: deviceMetrics}
 	a.OAuth = &oauth.Provider{
 		Store: a.Store, Now: a.Now, Logger: a.Logger, BaseURL: a.Config.BaseURL, Keys: a.Keys, Clients: a.Clients,
-		Sessions: a.Sessions, Renderer: rd, InTenant: inTenant, Metrics: oauthMetrics,
+		Sessions: a.Sessions, Renderer: rd, InTenant: inTenant, Metrics: oauthMetrics, Device: a.Device,
+		DPoPNonce: a.Config.DPoPNonce, NonceKey: keys.Derive(a.kek, "gatehouse dpop nonce key v1"),
 	}
 	a.OAuth.Mount(mux)
+	(&device.Handlers{Service: a.Device, Store: a.Store, Now: a.Now, Logger: a.Logger, Renderer: rd, InTenant: inTenant,
+		Tenants: a.Tenants, Sessions: a.Sessions, Clients: a.Clients}).Mount(mux)
+	(&adminapi.Handlers{
+		Store: a.Store, Now: a.Now, Logger: a.Logger, Tenants: a.Tenants, Users: a.Users, Clients: a.Clients,
+		Sessions: a.Sessions, Tokens: a.OAuth, Issuer: a.Config.Issuer, Recovery: a.Recovery,
+	}).Mount(mux)
 	(&passkey.Handlers{Service: a.Passkeys, InTenant: inTenant}).Mount(mux)
+	(&recovery.Handlers{Service: a.Recovery, Tenants: a.Tenants, Renderer: rd, Logger: a.Logger, InTenant: inTenant,
+		Secure: a.Config.Secure()}).Mount(mux)
 	(&selfservice.Handlers{
 		Store: a.Store, Now: a.Now, Logger: a.Logger, Renderer: rd, InTenant: inTenant,
 		Tenants: a.Tenants, Users: a.Users, Sessions: a.Sessions, Passkeys: a.Passkeys, OTP: a.OTP,

@@ -38,6 +38,10 @@ const (
 	PasskeyRenamed      = "passkey.renamed"
 	PasskeyRemoved      = "passkey.removed"
 	SignCountRegression = "passkey.sign_count_regression"
+	// FailuresSuppressed says that further failures of one kind from one network are
+	// counted, not recorded one by one, until the window ends: a flood of junk
+	// requests must not be able to flood the audit log.
+	FailuresSuppressed = "audit.failures_suppressed"
 )
 
 // Results.

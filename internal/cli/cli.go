@@ -85,7 +85,9 @@ func newRoot(env Env) *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	ce.binding = config.Bind(root.PersistentFlags())
-	root.AddCommand(ce.serveCmd(), ce.migrateCmd(), ce.versionCmd(), ce.tenantCmd(), ce.userCmd(), ce.auditCmd(), ce.clientCmd(), ce.keysCmd())
+	root.AddCommand(ce.serveCmd(), ce.migrateCmd(), ce.versionCmd(), ce.tenantCmd(), ce.withRecovery(ce.userCmd()), ce.auditCmd(), ce.clientCmd(), ce.keysCmd(), ce.tapCmd())
+	root.AddCommand(ce.policyCmd())
+	root.AddCommand(ce.grantCmd())
 	return root
 }
 

@@ -18,55 +18,11 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
-// clientJSON is the --json form of a client, with RFC 7591 field names where one exists.
-type clientJSON struct {
-	ClientID                string    `json:"client_id"`
-	Tenant                  string    `json:"tenant"`
-	Name                    string    `json:"client_name"`
-	Type                    string    `json:"client_type"`
-	AuthMethod              string    `json:"token_endpoint_auth_method"`
-	RedirectURIs            []string  `json:"redirect_uris"`
-	PostLogoutRedirectURIs  []string  `json:"post_logout_redirect_uris"`
-	GrantTypes              []string  `json:"grant_types"`
-	Scopes                  []string  `json:"scopes"`
-	FirstParty              bool      `json:"first_party"`
-	RequirePAR              bool      `json:"require_pushed_authorization_requests"`
-	DPoPBound               bool      `json:"dpop_bound_access_tokens"`
-	IDTokenAlg              string    `json:"id_token_signed_response_alg"`
-	VerificationURIComplete bool      `json:"verification_uri_complete"`
-	DeviceProximity         string    `json:"device_proximity,omitempty"`
-	JWKS                    rawJSON   `json:"jwks,omitempty"`
-	HasSecret               bool      `json:"has_secret"`
-	SecretRotatedAt         time.Time `json:"secret_rotated_at,omitzero"`
-	CreatedAt               time.Time `json:"created_at"`
-	UpdatedAt               time.Time `json:"updated_at"`
-	// Secret is set only by the commands that create one, the only time it is shown.
-	Secret   string   `json:"client_secret,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// rawJSON embeds a stored JSON document as it is.
-type rawJSON []byte
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
-
 func emptyIfNil(v []string) []string {
 	if v == nil {
 		return []string{}
 	}
 	return v
-}
-
-func toClientJSON(c *store.Client) clientJSON {
-	return clientJSON{
-		ClientID: c.ID, Tenant: c.TenantID, Name: c.Name, Type: c.Type, AuthMethod: c.AuthMethod,
-		RedirectURIs: emptyIfNil(c.RedirectURIs), PostLogoutRedirectURIs: emptyIfNil(c.PostLogoutRedirectURIs),
-		GrantTypes: emptyIfNil(c.GrantTypes), Scopes: emptyIfNil(c.Scopes), FirstParty: c.FirstParty,
-		RequirePAR: c.RequirePAR, DPoPBound: c.DPoPBound, IDTokenAlg: c.IDTokenAlg,
-		VerificationURIComplete: c.VerificationURIComplete, DeviceProximity: c.DeviceProximity,
-		JWKS: rawJSON(c.JWKS), HasSecret: c.SecretHash != "", SecretRotatedAt: c.SecretRotatedAt,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-	}
 }
 
 // clientError turns client and store errors into sentences for the terminal.
@@ -209,9 +165,7 @@ func (ce *cmdEnv) printResult(verb string, res *client.Result) error {
 		fmt.Fprintln(ce.Stderr, "warning: "+w)
 	}
 	if ce.json {
-		out := toClientJSON(res.Client)
-		out.Secret, out.Warnings = res.Secret, res.Warnings
-		return ce.printJSON(out)
+		return ce.printJSON(client.ResultView(res))
 	}
 	c := res.Client
 	fmt.Fprintf(ce.Stdout, "%s client %s (%s) in tenant %s\n", verb, c.ID, c.Name, c.TenantID)
@@ -238,7 +192,7 @@ func orNone(v []string) string {
 
 func (ce *cmdEnv) printClient(c *store.Client) error {
 	if ce.json {
-		return ce.printJSON(toClientJSON(c))
+		return ce.printJSON(client.NewView(c))
 	}
 	secretState := "none"
 	if c.SecretHash != "" {
@@ -309,9 +263,9 @@ func (ce *cmdEnv) clientCmd() *cobra.Command {
 				return err
 			}
 			if ce.json {
-				out := make([]clientJSON, 0, len(cs))
+				out := make([]client.View, 0, len(cs))
 				for i := range cs {
-					out = append(out, toClientJSON(&cs[i]))
+					out = append(out, client.NewView(&cs[i]))
 				}
 				return ce.printJSON(out)
 			}

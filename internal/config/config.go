@@ -52,10 +52,14 @@ type Config struct {
 	KEKFile string
 	// KEK is the 32-byte key-encryption key given directly, or nil to use KEKFile.
 	KEK []byte
-	// GeoIPDB is an optional GeoIP database file.
+	// GeoIPDB is an optional comma-separated list of MaxMind DB files (say an ASN
+	// database and a City database); see GeoIPFiles.
 	GeoIPDB string
 	// RateLimit is the requests per second allowed per client IP (0: no limit).
 	RateLimit int
+	// DPoPNonce makes DPoP proofs at the token and userinfo endpoints carry a nonce
+	// the server issued (RFC 9449 §8, §9).
+	DPoPNonce bool
 	// OutboxInterval is how often the outbox of pending messages is polled.
 	OutboxInterval time.Duration
 
@@ -102,6 +106,26 @@ func (c Config) CookieName() string {
 // Issuer returns the OpenID Connect issuer of a tenant: {BaseURL}/t/{tenant}.
 func (c Config) Issuer(tenant string) string {
 	return strings.TrimSuffix(c.BaseURL, "/") + "/t/" + url.PathEscape(tenant)
+}
+
+// GeoIPFiles returns the files named in GeoIPDB, in order, without surrounding spaces;
+// nil when it is empty.
+func (c Config) GeoIPFiles() []string {
+	if strings.TrimSpace(c.GeoIPDB) == "" {
+		return nil
+	}
+	files := strings.Split(c.GeoIPDB, ",")
+	for i, f := range files {
+		files[i] = strings.TrimSpace(f)
+	}
+	return files
+}
+
+// GeoIPError reports that file, one of GeoIPFiles, cannot be used for reason, as a
+// one-line *SettingError naming the setting the way the user gave it. Validate only
+// checks the files can be read; whoever opens them as databases reports with this.
+func (c Config) GeoIPError(file, reason string) error {
+	return c.fail(keyGeoIPDB, file, reason)
 }
 
 // Level returns LogLevel as a slog.Level; an unknown level (which Validate rejects) is Info.

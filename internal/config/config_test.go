@@ -3,6 +3,7 @@ package config
 import (
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -107,6 +108,24 @@ func TestLevel(t *testing.T) {
 	} {
 		if got := MustLoad(t, nil, "--log-level", name).Level(); got != want {
 			t.Errorf("Level() for %q = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestGeoIPFiles(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"", nil},
+		{"  ", nil},
+		{"/geo/GeoLite2-City.mmdb", []string{"/geo/GeoLite2-City.mmdb"}},
+		{"/geo/asn.mmdb, /geo/city.mmdb", []string{"/geo/asn.mmdb", "/geo/city.mmdb"}},
+		{"/geo/asn.mmdb,", []string{"/geo/asn.mmdb", ""}},
+	}
+	for _, tt := range tests {
+		if got := (Config{GeoIPDB: tt.in}).GeoIPFiles(); !slices.Equal(got, tt.want) {
+			t.Errorf("GeoIPFiles(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

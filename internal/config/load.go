@@ -95,6 +95,9 @@ func decode(vals map[string]value) (Config, error) {
 	if c.AutoMigrate, err = parseBool(keyAutoMigrate, vals[keyAutoMigrate]); err != nil {
 		return Config{}, err
 	}
+	if c.DPoPNonce, err = parseBool(keyDPoPNonce, vals[keyDPoPNonce]); err != nil {
+		return Config{}, err
+	}
 	if v := vals[keyRateLimit]; strings.TrimSpace(v.text) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v.text))
 		if err != nil || n < 0 || n > 1_000_000 {

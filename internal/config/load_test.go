@@ -214,3 +214,28 @@ func TestKEK(t *testing.T) {
 		})
 	}
 }
+
+func TestDPoPNonceSetting(t *testing.T) {
+	tests := []struct {
+		name string
+		env  env
+		args []string
+		want bool
+	}{
+		{name: "off by default"},
+		{name: "environment", env: env{"GATEHOUSE_DPOP_NONCE": "true"}, want: true},
+		{name: "flag", args: []string{"--dpop-nonce"}, want: true},
+		{name: "flag over environment", env: env{"GATEHOUSE_DPOP_NONCE": "true"}, args: []string{"--dpop-nonce=false"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := MustLoad(t, tt.env, tt.args...).DPoPNonce; got != tt.want {
+				t.Errorf("DPoPNonce = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	_, err := MustBind(t).Load(env{"GATEHOUSE_DPOP_NONCE": "sometimes"}.lookup)
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_DPOP_NONCE") {
+		t.Errorf("a bad GATEHOUSE_DPOP_NONCE gave %v, want an error naming it", err)
+	}
+}

@@ -46,6 +46,7 @@ const (
 	keyGeoIPDB        = "geoip-db"
 	keyOutboxInterval = "outbox-interval"
 	keyRateLimit      = "rate-limit"
+	keyDPoPNonce      = "dpop-nonce"
 )
 
 // Defaults that are not derived from other settings.
@@ -99,11 +100,14 @@ var settings = []setting{
 		usage: "key-encryption key as base64 of 32 random bytes, instead of --kek-file; " +
 			"prefer GATEHOUSE_KEK, since flags are visible to other local users"},
 	{name: keyGeoIPDB,
-		usage: "optional GeoIP database file"},
+		usage: "MaxMind DB files (GeoLite2/GeoIP2 ASN, City or Country), comma-separated, for the ASN and " +
+			"approximate location of addresses; optional"},
 	{name: keyOutboxInterval, kind: kindDuration, def: defaultOutboxInterval.String(),
 		usage: "how often the outbox of pending messages is polled"},
 	{name: keyRateLimit, def: "50",
 		usage: "HTTP requests per second allowed from one client IP, in bursts of up to four times that; 0 turns the limit off"},
+	{name: keyDPoPNonce, kind: kindBool, def: "false",
+		usage: "require DPoP proofs at the token and userinfo endpoints to carry a server-issued nonce (RFC 9449 section 8)"},
 }
 
 // lookupSetting returns the setting called name.

@@ -263,11 +263,13 @@ func (c Config) checkDurations() error {
 }
 
 func (c Config) checkGeoIP() error {
-	if c.GeoIPDB == "" {
-		return nil
-	}
-	if reason := unreadable(c.GeoIPDB); reason != "" {
-		return c.fail(keyGeoIPDB, c.GeoIPDB, reason)
+	for _, f := range c.GeoIPFiles() {
+		if f == "" {
+			return c.fail(keyGeoIPDB, c.GeoIPDB, "has an empty entry; give file paths separated by commas")
+		}
+		if reason := unreadable(f); reason != "" {
+			return c.fail(keyGeoIPDB, f, reason)
+		}
 	}
 	return nil
 }

@@ -69,6 +69,10 @@ func TestValidationErrors(t *testing.T) {
 			`invalid --kek-file "k.kek": cannot be combined with GATEHOUSE_KEK; set only one`},
 		{"geoip-db missing", nil, []string{"--geoip-db", "/nonexistent/geo.mmdb"}, "geoip-db",
 			`invalid --geoip-db "/nonexistent/geo.mmdb": no such file or directory`},
+		{"geoip-db second of two missing", nil, []string{"--geoip-db", cert + ", /nonexistent/city.mmdb"}, "geoip-db",
+			`invalid --geoip-db "/nonexistent/city.mmdb": no such file or directory`},
+		{"geoip-db empty entry", env{"GATEHOUSE_GEOIP_DB": cert + ","}, nil, "geoip-db",
+			`invalid GATEHOUSE_GEOIP_DB "` + cert + `,": has an empty entry`},
 		{"outbox-interval", env{"GATEHOUSE_OUTBOX_INTERVAL": "-1s"}, nil, "outbox-interval",
 			`invalid GATEHOUSE_OUTBOX_INTERVAL "-1s": must be positive`},
 	}

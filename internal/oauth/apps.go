@@ -23,6 +23,10 @@ func (p *Provider) appsPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, http.StatusInternalServerError, web.InternalMessage, err)
 		return
 	}
+	if s.Restricted {
+		p.fail(w, r, http.StatusForbidden, "Finish recovering your account first: this session can only create a new passkey.", nil)
+		return
+	}
 	var consents []store.Consent
 	names := map[string]string{}
 	err = p.Store.View(ctx, func(tx store.Tx) error {
@@ -66,6 +70,10 @@ func (p *Provider) revokeApp(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.fail(w, r, http.StatusInternalServerError, web.InternalMessage, err)
+		return
+	}
+	if s.Restricted {
+		p.fail(w, r, http.StatusForbidden, "Finish recovering your account first: this session can only create a new passkey.", nil)
 		return
 	}
 	clientID := r.PathValue("client")

@@ -1,7 +1,9 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -23,55 +25,138 @@ import (
 const maxAssertionLifetime = time.Hour
 
 // VerifyClient authenticates the client of a token, revocation or introspection
-// request by the one method it registered (RFC 6749 §2.3, RFC 7523 §3).
+// request by the one method it registered (RFC 6749 §2.3, RFC 7523 §3). Token
+// requests of the grants that record their issuance through issue may be
+// authenticated against the cached client (see cache.go); everything else reads it.
 func (s *server) VerifyClient(ctx context.Context, r *op.Request[op.ClientCredentials]) (op.Client, error) {
 	t, err := s.tenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.p.authenticate(ctx, t.ID, r.Data, r.Header, r.URL.Path)
+	grant := r.Form.Get("grant_type")
+	useCache := strings.HasSuffix(r.URL.Path, pathToken) && cachedGrant(grant)
+	c, cached, err := s.p.authenticateWith(ctx, t.ID, r.Data, r.Header, r.URL.Path, useCache)
+	if err == nil && cached && !client.AllowsGrant(c, grant) {
+		// The engine refuses a grant the client lacks: decide that on fresh data.
+		c, cached, err = s.p.authenticateWith(ctx, t.ID, r.Data, r.Header, r.URL.Path, false)
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &clientView{c: c}, nil
+	return &clientView{c: c, auth: &clientAuth{cc: r.Data, header: r.Header, path: r.URL.Path, cached: cached}}, nil
+}
+
+// cachedGrant reports whether a grant's token requests record their issuance
+// through issue, which checks a cached client before answering.
+func cachedGrant(grant string) bool {
+	switch grant {
+	case client.GrantAuthorizationCode, client.GrantRefreshToken, client.GrantClientCredentials:
+		return true
+	}
+	return false
+}
+
+// clientAuth is how VerifyClient authenticated a request's client, kept so that the
+// request can authenticate it again on fresh data.
+type clientAuth struct {
+	cc     *op.ClientCredentials
+	header http.Header
+	path   string
+	cached bool // the client record came from the cache
 }
 
 func (p *Provider) authenticate(ctx context.Context, tenantID string, cc *op.ClientCredentials, h http.Header, path string) (*store.Client, error) {
-	if cc.ClientAssertion != "" {
-		return p.authenticateAssertion(ctx, tenantID, cc, path)
+	c, _, err := p.authenticateWith(ctx, tenantID, cc, h, path, false)
+	return c, err
+}
+
+// reauthenticate authenticates the client of v again on a fresh read. A client
+// assertion cannot be presented twice (its jti is spent), so a client that used one
+// must still hold the same registration.
+func (p *Provider) reauthenticate(ctx context.Context, tenantID string, v *clientView) (*store.Client, error) {
+	if v.auth != nil && v.auth.cc.ClientAssertion == "" {
+		c, _, err := p.authenticateWith(ctx, tenantID, v.auth.cc, v.auth.header, v.auth.path, false)
+		return c, err
 	}
-	if cc.ClientID == "" || len(cc.ClientID) > 256 || len(cc.ClientSecret) > 512 {
-		return nil, invalidClient("client authentication failed")
-	}
-	c, err := p.Clients.Get(ctx, tenantID, cc.ClientID)
+	c, err := p.Clients.Get(ctx, tenantID, v.c.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidClient("client authentication failed")
 	}
 	if err != nil {
 		return nil, serverError("load client", err)
 	}
+	if c.AuthMethod != v.c.AuthMethod || c.SecretHash != v.c.SecretHash || !bytes.Equal(c.JWKS, v.c.JWKS) {
+		return nil, invalidClient("the client's credentials changed during the request: try again")
+	}
+	return c, nil
+}
+
+// authenticateWith authenticates the client, against the cached record when
+// useCache is set and it has one that accepts the request; it reports whether it
+// did. A request the cached record does not accept is decided on a fresh read, so
+// only that read's answer is ever a refusal or an audited failure.
+func (p *Provider) authenticateWith(ctx context.Context, tenantID string, cc *op.ClientCredentials, h http.Header,
+	path string, useCache bool) (*store.Client, bool, error) {
+	if cc.ClientAssertion != "" {
+		c, err := p.authenticateAssertion(ctx, tenantID, cc, path)
+		return c, false, err
+	}
+	if cc.ClientID == "" || len(cc.ClientID) > 256 || len(cc.ClientSecret) > 512 {
+		return nil, false, invalidClient("client authentication failed")
+	}
 	basic := len(h.Get("Authorization")) > 6 && strings.EqualFold(h.Get("Authorization")[:6], "basic ")
+	if useCache {
+		if c := p.cache.client(tenantID, cc.ClientID, p.Now()); c != nil && secretAccepted(c, cc.ClientSecret, basic) == nil {
+			return c, true, nil
+		}
+	}
+	c, err := p.Clients.Get(ctx, tenantID, cc.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, invalidClient("client authentication failed")
+	}
+	if err != nil {
+		return nil, false, serverError("load client", err)
+	}
+	if err := secretAccepted(c, cc.ClientSecret, basic); err != nil {
+		if why := (*authFailure)(nil); errors.As(err, &why) && why.audit != "" {
+			p.auditAuthFailure(ctx, tenantID, cc.ClientID, why.audit)
+		}
+		return nil, false, err
+	}
+	p.cache.putClient(c, p.Now())
+	return c, false, nil
+}
+
+// authFailure is a refused client authentication and what to audit of it ("" for
+// nothing).
+type authFailure struct {
+	err   error
+	audit string
+}
+
+func (f *authFailure) Error() string { return f.err.Error() }
+func (f *authFailure) Unwrap() error { return f.err }
+
+// secretAccepted checks a secret-less or secret-authenticated request against the
+// client record c. The secret is compared by its SHA-256 in constant time, as
+// client.VerifySecret does: secrets are 256-bit random, so a fast hash suffices.
+func secretAccepted(c *store.Client, plain string, basic bool) error {
 	switch c.AuthMethod {
 	case client.AuthNone:
-		if cc.ClientSecret != "" {
-			return nil, invalidClient("this client authenticates with none")
+		if plain != "" {
+			return invalidClient("this client authenticates with none")
 		}
-		return c, nil
+		return nil
 	case client.AuthSecretBasic, client.AuthSecretPost:
-		if cc.ClientSecret == "" || basic != (c.AuthMethod == client.AuthSecretBasic) {
-			p.auditAuthFailure(ctx, tenantID, cc.ClientID, "wrong authentication method")
-			return nil, invalidClient("client authentication failed: use " + c.AuthMethod)
+		if plain == "" || basic != (c.AuthMethod == client.AuthSecretBasic) {
+			return &authFailure{err: invalidClient("client authentication failed: use " + c.AuthMethod), audit: "wrong authentication method"}
 		}
-		if _, err := p.Clients.VerifySecret(ctx, tenantID, c.ID, cc.ClientSecret); err != nil {
-			if errors.Is(err, client.ErrBadCredentials) {
-				p.auditAuthFailure(ctx, tenantID, cc.ClientID, "wrong secret")
-				return nil, invalidClient("client authentication failed")
-			}
-			return nil, serverError("verify client secret", err)
+		if c.SecretHash == "" || subtle.ConstantTimeCompare([]byte(secret.Hash(plain)), []byte(c.SecretHash)) != 1 {
+			return &authFailure{err: invalidClient("client authentication failed"), audit: "wrong secret"}
 		}
-		return c, nil
+		return nil
 	default:
-		return nil, invalidClient("client authentication failed: use " + c.AuthMethod)
+		return invalidClient("client authentication failed: use " + c.AuthMethod)
 	}
 }
 

@@ -22,6 +22,7 @@ type Discovery struct {
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
 	PushedAuthorizationRequestEndpoint         string   `json:"pushed_authorization_request_endpoint"`
+	DeviceAuthorizationEndpoint                string   `json:"device_authorization_endpoint,omitempty"` // RFC 8628 §4: only while the tenant has the device flow on
 	RequirePushedAuthorizationRequests         bool     `json:"require_pushed_authorization_requests"`
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
@@ -85,7 +86,16 @@ func (s *server) Discovery(ctx context.Context, r *op.Request[struct{}]) (*op.Re
 	if err != nil {
 		return nil, err
 	}
-	return op.NewResponse(s.p.Discovery(t.ID)), nil
+	d := s.p.Discovery(t.ID)
+	pol, err := s.policy(ctx, t.ID)
+	if err != nil {
+		return nil, err
+	}
+	if pol.Flows.DeviceCode && s.p.Device != nil {
+		d.DeviceAuthorizationEndpoint = d.Issuer + pathDeviceAuthorization
+		d.GrantTypesSupported = append(d.GrantTypesSupported, client.GrantDeviceCode)
+	}
+	return op.NewResponse(d), nil
 }
 
 func (s *server) Keys(ctx context.Context, r *op.Request[struct{}]) (*op.Response, error) {

@@ -53,6 +53,7 @@ type dpopClaims struct {
 	URI      string           `json:"htu"`
 	IssuedAt *jwt.NumericDate `json:"iat"`
 	ATH      string           `json:"ath,omitempty"`
+	Nonce    string           `json:"nonce,omitempty"`
 }
 
 func invalidProof(desc string) error {
@@ -114,6 +115,11 @@ func (p *Provider) checkDPoP(ctx context.Context, tenantID string, h http.Header
 	} else if c.ATH != "" {
 		return "", invalidProof("DPoP proof has ath but no access token was presented")
 	}
+	// The nonce is checked last, so a proof refused for want of one was otherwise
+	// good; its jti is not spent, as the client must send a new proof anyway.
+	if err := p.checkNonce(tenantID, c.Nonce); err != nil {
+		return "", err
+	}
 	tp, err := key.Thumbprint(crypto.SHA256)
 	if err != nil {
 		return "", invalidProof("DPoP proof key has no thumbprint")
@@ -153,17 +159,33 @@ func sameTarget(htu, target string) bool {
 	return a != "" && a == norm(target)
 }
 
+// tokenDPoP checks the DPoP proof of a token endpoint request, if it has one, and
+// returns its key thumbprint; the grant checks the client's need for one
+// (proofRequired) with the client record it issues with.
+func (p *Provider) tokenDPoP(ctx context.Context, tenantID string, h http.Header) (string, error) {
+	return p.checkDPoP(ctx, tenantID, h, http.MethodPost, p.Issuer(tenantID)+pathToken, "")
+}
+
 // tokenProof checks the DPoP proof of a token endpoint request and the client's
 // registration: a client registered with dpop_bound_access_tokens must send one.
 func (p *Provider) tokenProof(ctx context.Context, tenantID string, h http.Header, c *store.Client) (string, error) {
-	jkt, err := p.checkDPoP(ctx, tenantID, h, http.MethodPost, p.Issuer(tenantID)+pathToken, "")
+	jkt, err := p.tokenDPoP(ctx, tenantID, h)
 	if err != nil {
 		return "", err
 	}
-	if jkt == "" && c.DPoPBound {
-		return "", invalidProof("this client must send a DPoP proof")
+	if err := proofRequired(c, jkt); err != nil {
+		return "", err
 	}
 	return jkt, nil
+}
+
+// proofRequired refuses a token request without a DPoP proof (jkt empty) from a
+// client registered with dpop_bound_access_tokens.
+func proofRequired(c *store.Client, jkt string) error {
+	if jkt == "" && c.DPoPBound {
+		return invalidProof("this client must send a DPoP proof")
+	}
+	return nil
 }
 
 // dpopKey carries the thumbprint of a verified resource-request proof on the context.
@@ -175,7 +197,7 @@ type dpopKey struct{}
 func (p *Provider) dpopResource(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
-		if len(auth) < 5 || !strings.EqualFold(auth[:5], "DPoP ") {
+		if !dpopScheme(auth) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -184,6 +206,13 @@ func (p *Provider) dpopResource(next http.Handler) http.Handler {
 		jkt, err := p.checkDPoP(r.Context(), t.ID, r.Header, r.Method, p.Issuer(t.ID)+pathUserinfo, token)
 		if err == nil && jkt == "" {
 			err = invalidProof("the DPoP scheme needs a DPoP proof")
+		}
+		if oe := (*oidc.Error)(nil); errors.As(err, &oe) && oe.ErrorType == errUseNonce {
+			// RFC 9449 §9: a resource server asks for a nonce with 401 and this challenge.
+			w.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce", error_description="`+oe.Description+`", algs="`+
+				strings.Join(dpopAlgNames(), " ")+`"`)
+			op.WriteError(w, r, op.NewStatusError(err, http.StatusUnauthorized), nil)
+			return
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `DPoP error="invalid_dpop_proof", algs="`+strings.Join(dpopAlgNames(), " ")+`"`)

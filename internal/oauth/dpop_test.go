@@ -44,6 +44,7 @@ func newDPoPKey(t *testing.T) *dpopKey {
 
 type proofOpts struct {
 	method, uri, accessToken string
+	nonce                    string // the server's DPoP-Nonce, when it asks for one
 	iat                      time.Time
 	signWith                 *ecdsa.PrivateKey // a key other than the one in the header
 }
@@ -64,6 +65,9 @@ func (k *dpopKey) proof(t *testing.T, o proofOpts) string {
 		o.iat = time.Now()
 	}
 	claims := map[string]any{"jti": rand.Text(), "htm": o.method, "htu": o.uri, "iat": o.iat.Unix()}
+	if o.nonce != "" {
+		claims["nonce"] = o.nonce
+	}
 	if o.accessToken != "" {
 		sum := sha256.Sum256([]byte(o.accessToken))
 		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
@@ -118,9 +122,12 @@ func TestDPoPBindsTokensToTheClientKey(t *testing.T) {
 	cb := browse(t, p, conf.AuthCodeURL("s", oauth2.S256ChallengeOption(v)), publicRedir)
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")}, "redirect_uri": {publicRedir},
 		"code_verifier": {v}, "client_id": {pub.ID}}
-	status, _, tok := call(t, "POST", tokenURL, form, "", key.proof(t, proofOpts{method: "POST", uri: tokenURL}))
+	status, h, tok := call(t, "POST", tokenURL, form, "", key.proof(t, proofOpts{method: "POST", uri: tokenURL}))
 	if status != 200 || tok["token_type"] != "DPoP" {
 		t.Fatalf("DPoP code exchange answered %d %v", status, tok)
+	}
+	if n := h.Get("DPoP-Nonce"); n != "" {
+		t.Errorf("a server not asked to require nonces sent DPoP-Nonce %q", n)
 	}
 	access, refresh := tok["access_token"].(string), tok["refresh_token"].(string)
 	var cl struct {

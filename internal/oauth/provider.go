@@ -18,6 +18,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gatehouse-id/gatehouse/internal/client"
+	"github.com/gatehouse-id/gatehouse/internal/device"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
@@ -85,6 +86,7 @@ func CSRFBypass() []string {
 	for _, p := range []string{pathAuthorize, pathToken, pathUserinfo, pathIntrospect, pathRevoke, pathLogout, pathPAR} {
 		out = append(out, "POST /t/{tenant}"+p)
 	}
+	out = append(out, deviceCSRFBypass())
 	return out
 }
 
@@ -101,17 +103,28 @@ type Provider struct {
 	// InTenant resolves {tenant} and puts the tenant on the context.
 	InTenant func(http.Handler) http.Handler
 	Metrics  *Metrics
+	// DPoPNonce makes the token and userinfo endpoints require DPoP proofs to carry
+	// a nonce this server issued (RFC 9449 §8, §9); see nonce.go.
+	DPoPNonce bool
+	// NonceKey makes and checks DPoP nonces; every node needs the same key.
+	NonceKey []byte
+	// Device runs the device authorization grant (RFC 8628); nil leaves it off.
+	Device *device.Service
+
+	cache   issueCache // see cache.go
+	commits committer  // see cache_commit.go
 }
 
 // Mount adds the provider's routes to mux.
 func (p *Provider) Mount(mux *http.ServeMux) {
 	engine := op.RegisterServer(&server{p: p}, op.Endpoints{
-		Authorization: op.NewEndpoint(strings.TrimPrefix(pathAuthorize, "/")),
-		Token:         op.NewEndpoint(strings.TrimPrefix(pathToken, "/")),
-		Introspection: op.NewEndpoint(strings.TrimPrefix(pathIntrospect, "/")),
-		Userinfo:      op.NewEndpoint(strings.TrimPrefix(pathUserinfo, "/")),
-		Revocation:    op.NewEndpoint(strings.TrimPrefix(pathRevoke, "/")),
-		JwksURI:       op.NewEndpoint(strings.TrimPrefix(pathJWKS, "/")),
+		Authorization:       op.NewEndpoint(strings.TrimPrefix(pathAuthorize, "/")),
+		Token:               op.NewEndpoint(strings.TrimPrefix(pathToken, "/")),
+		Introspection:       op.NewEndpoint(strings.TrimPrefix(pathIntrospect, "/")),
+		Userinfo:            op.NewEndpoint(strings.TrimPrefix(pathUserinfo, "/")),
+		Revocation:          op.NewEndpoint(strings.TrimPrefix(pathRevoke, "/")),
+		JwksURI:             op.NewEndpoint(strings.TrimPrefix(pathJWKS, "/")),
+		DeviceAuthorization: op.NewEndpoint(strings.TrimPrefix(pathDeviceAuthorization, "/")),
 	}, op.WithTenantPrefix("/t"), op.WithServerCORSOptions(&cors.Options{
 		// Browser apps on other origins call the token, userinfo, introspection and
 		// revocation endpoints. Nothing there rests on cookies, so credentials are
@@ -119,20 +132,21 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 		AllowOriginFunc:  func(string) bool { return true },
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", "DPoP"},
-		ExposedHeaders:   []string{"WWW-Authenticate"},
+		ExposedHeaders:   []string{"WWW-Authenticate", "DPoP-Nonce"},
 		AllowCredentials: false,
 	}))
-	protocol := p.InTenant(engine)
+	protocol := p.InTenant(p.dpopNonces(engine))
 	for _, pattern := range []string{
 		"GET /t/{tenant}" + pathDiscovery,
 		"GET /t/{tenant}" + pathJWKS,
 		"POST /t/{tenant}" + pathToken,
 		"POST /t/{tenant}" + pathIntrospect,
 		"POST /t/{tenant}" + pathRevoke,
+		"POST /t/{tenant}" + pathDeviceAuthorization,
 	} {
 		mux.Handle(pattern, protocol)
 	}
-	userinfo := p.InTenant(p.dpopResource(bearerChallenge(engine)))
+	userinfo := p.InTenant(p.dpopNonces(p.dpopResource(bearerChallenge(engine))))
 	mux.Handle("GET /t/{tenant}"+pathUserinfo, userinfo)
 	mux.Handle("POST /t/{tenant}"+pathUserinfo, userinfo)
 	// The authorization endpoint checks the client and redirect URI first, so a bad

@@ -107,6 +107,9 @@ func (p *Provider) introspect(ctx context.Context, tenantID string, caller *stor
 		if c.Cnf != nil {
 			out["token_type"], out["cnf"] = tokenTypeDPoP, c.Cnf
 		}
+		if c.AuthFlow != "" {
+			out["auth_flow"] = c.AuthFlow
+		}
 		return out, nil
 	}
 	// A refresh token is only described to the client it was issued to.
@@ -121,8 +124,12 @@ func (p *Provider) introspect(ctx context.Context, tenantID string, caller *stor
 	if g.ClientID != caller.ID || !rt.UsedAt.IsZero() || !g.RevokedAt.IsZero() || !now.Before(rt.ExpiresAt) || !now.Before(g.ExpiresAt) {
 		return inactive, nil
 	}
-	return map[string]any{"active": true, "token_type": "refresh_token", "scope": g.Scope, "client_id": g.ClientID,
-		"sub": g.UserID, "iss": p.Issuer(tenantID), "exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix()}, nil
+	out := map[string]any{"active": true, "token_type": "refresh_token", "scope": g.Scope, "client_id": g.ClientID,
+		"sub": g.UserID, "iss": p.Issuer(tenantID), "exp": rt.ExpiresAt.Unix(), "iat": rt.CreatedAt.Unix()}
+	if g.AuthFlow != "" {
+		out["auth_flow"] = g.AuthFlow
+	}
+	return out, nil
 }
 
 func (p *Provider) refreshOf(ctx context.Context, tenantID, token string) (*store.RefreshToken, *store.Grant, error) {

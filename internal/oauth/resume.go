@@ -126,6 +126,9 @@ func needsSignIn(pd *pending, s *store.Session, now time.Time) string {
 	switch {
 	case s == nil:
 		return "You need to sign in."
+	case s.Restricted:
+		// A recovery session can only create a passkey: never a code or a consent.
+		return "You are in the middle of recovering your account. Finish it by creating your new passkey, then sign in again."
 	case pd.has("login") && s.AuthTime.Before(pd.Created):
 		return "The application asked you to sign in again."
 	case pd.MaxAge != nil && !session.Fresh(s, now, time.Duration(*pd.MaxAge)*time.Second):
@@ -191,7 +194,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := p.Sessions.Lookup(ctx, r, t.ID)
-	if err != nil {
+	if err != nil || s.Restricted {
 		p.continueRequest(w, r, id, pd, false)
 		return
 	}

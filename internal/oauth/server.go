@@ -66,6 +66,8 @@ type clientView struct {
 	redirect string
 	// responseType is the authorization request's response_type.
 	responseType oidc.ResponseType
+	// auth is how VerifyClient authenticated a token endpoint request's client.
+	auth *clientAuth
 }
 
 var _ op.Client = (*clientView)(nil)

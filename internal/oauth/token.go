@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
 // minted is one token response before it is recorded.
@@ -49,40 +50,58 @@ type subject struct {
 func (p *Provider) loadSubject(ctx context.Context, tenantID, userID string) (*subject, error) {
 	var out *subject
 	err := p.Store.View(ctx, func(tx store.Tx) error {
-		u, err := tx.GetUser(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		if u.Status != store.UserActive {
-			return store.ErrNotFound
-		}
-		ids, err := tx.ListIdentifiers(ctx, tenantID, userID)
-		if err != nil {
-			return err
-		}
-		out = &subject{ID: u.ID, Name: u.DisplayName}
-		for _, id := range ids {
-			if id.Kind == store.IdentEmail && (id.Primary || out.Email == "") {
-				out.Email, out.EmailVerified = id.Value, id.Verified
-			}
-		}
-		return nil
+		var err error
+		out, err = subjectIn(ctx, tx, tenantID, userID)
+		return err
 	})
 	return out, err
+}
+
+// subjectIn reads what tokens say about an active user inside tx; store.ErrNotFound
+// when the user is gone or may no longer sign in.
+func subjectIn(ctx context.Context, tx store.Tx, tenantID, userID string) (*subject, error) {
+	u, err := tx.GetUser(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u.Status != store.UserActive {
+		return nil, store.ErrNotFound
+	}
+	ids, err := tx.ListIdentifiers(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := &subject{ID: u.ID, Name: u.DisplayName}
+	for _, id := range ids {
+		if id.Kind == store.IdentEmail && (id.Primary || out.Email == "") {
+			out.Email, out.EmailVerified = id.Value, id.Verified
+		}
+	}
+	return out, nil
 }
 
 // mintForUser signs the access token, the ID token when openid was granted, and makes
 // a refresh token when withRefresh.
 func (p *Provider) mintForUser(ctx context.Context, tenantID string, c *store.Client, g *store.Grant, sub *subject,
 	scopes []string, nonce, jkt string, withRefresh bool) (*minted, error) {
+	ks, err := p.Keys.List(ctx, tenantID)
+	if err != nil {
+		return nil, serverError("load signing keys", err)
+	}
+	return p.mintWith(&tenantState{tenantID: tenantID, keys: ks}, c, g, sub, scopes, nonce, jkt, withRefresh)
+}
+
+// mintWith is mintForUser with the tenant's keys in hand.
+func (p *Provider) mintWith(st *tenantState, c *store.Client, g *store.Grant, sub *subject,
+	scopes []string, nonce, jkt string, withRefresh bool) (*minted, error) {
 	now := p.Now()
-	iss := p.Issuer(tenantID)
+	iss := p.Issuer(st.tenantID)
 	m := &minted{scopes: scopes, jkt: jkt}
 	var err error
-	m.access, err = p.sign(ctx, tenantID, keys.ES256, typAccessToken, accessClaims{
+	m.access, err = p.signWith(st, keys.ES256, typAccessToken, accessClaims{
 		Issuer: iss, Subject: sub.ID, Audience: []string{iss}, Expiry: numeric(now.Add(AccessTokenLifetime)),
 		IssuedAt: numeric(now), ID: jtiFor(g.ID), ClientID: c.ID, Scope: strings.Join(scopes, " "),
-		AuthTime: numeric(g.AuthTime), ACR: g.ACR, AMR: g.AMR, Cnf: cnfOf(jkt),
+		AuthTime: numeric(g.AuthTime), ACR: g.ACR, AMR: g.AMR, Cnf: cnfOf(jkt), AuthFlow: g.AuthFlow,
 	})
 	if err != nil {
 		return nil, serverError("sign access token", err)
@@ -90,14 +109,14 @@ func (p *Provider) mintForUser(ctx context.Context, tenantID string, c *store.Cl
 	if containsScope(scopes, "openid") {
 		ic := idClaims{Issuer: iss, Subject: sub.ID, Audience: []string{c.ID}, Expiry: numeric(now.Add(IDTokenLifetime)),
 			IssuedAt: numeric(now), AuthTime: numeric(g.AuthTime), Nonce: nonce, ACR: g.ACR, AMR: g.AMR,
-			SessionID: g.SessionID, AZP: c.ID}
+			SessionID: g.SessionID, AZP: c.ID, AuthFlow: g.AuthFlow}
 		if containsScope(scopes, "profile") {
 			ic.Name = sub.Name
 		}
 		if containsScope(scopes, "email") && sub.Email != "" {
 			ic.Email, ic.EmailVerified = sub.Email, &sub.EmailVerified
 		}
-		m.id, err = p.sign(ctx, tenantID, c.IDTokenAlg, typIDToken, ic)
+		m.id, err = p.signWith(st, c.IDTokenAlg, typIDToken, ic)
 		if err != nil {
 			return nil, serverError("sign ID token", err)
 		}
@@ -113,15 +132,15 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	if err != nil {
 		return nil, err
 	}
-	p, c := s.p, r.Client.(*clientView).c
-	pol, err := s.policy(ctx, t.ID)
-	if err != nil {
+	p, v := s.p, r.Client.(*clientView)
+	c := v.c
+	if on, err := s.flowAllowed(ctx, t.ID, codeFlowOn); err != nil || !on {
+		if err == nil {
+			err = codeFlowOff()
+		}
 		return nil, err
 	}
-	if !pol.Flows.AuthorizationCode {
-		return nil, oidc.ErrUnsupportedGrantType().WithDescription("the authorization code flow is turned off for this tenant")
-	}
-	jkt, err := p.tokenProof(ctx, t.ID, r.Header, c)
+	jkt, err := p.tokenDPoP(ctx, t.ID, r.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -169,42 +188,33 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, serverError("load user", err)
 	}
 	now := store.Micro(p.Now())
-	g := &store.Grant{ID: secret.ID(), TenantID: t.ID, ClientID: c.ID, UserID: gr.UserID, SessionID: gr.SessionID,
-		Scope: strings.Join(gr.Scopes, " "), AuthTime: gr.AuthTime, ACR: gr.ACR, AMR: gr.AMR, CodeHash: codeHash,
-		CreatedAt: now, ExpiresAt: now.Add(GrantLifetime)}
-	if c.Type == store.ClientPublic {
-		// A public client's refresh tokens are bound to its DPoP key: nothing else
-		// proves who presents them (RFC 9449 §5).
-		g.DPoPJKT = jkt
-	}
-	withRefresh := containsScope(gr.Scopes, "offline_access") && pol.Flows.RefreshToken && client.AllowsGrant(c, client.GrantRefreshToken)
-	m, err := p.mintForUser(ctx, t.ID, c, g, sub, gr.Scopes, gr.Nonce, jkt, withRefresh)
-	if err != nil {
-		return nil, err
-	}
+	var m *minted
+	var g *store.Grant
 	reused := false
-	err = p.Store.InTx(ctx, func(tx store.Tx) error {
-		if _, err := tx.RedeemArtifact(ctx, kindCode, codeHash, now); errors.Is(err, store.ErrNotFound) {
-			reused = true // another request redeemed it between our look and now
-			return nil
-		} else if err != nil {
-			return err
+	err = s.issue(ctx, t.ID, v, "record grant", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+		if !codeFlowOn(st.policy) {
+			return nil, codeFlowOff()
 		}
-		if err := tx.CreateGrant(ctx, g); err != nil {
-			return err
+		if err := proofRequired(c, jkt); err != nil {
+			return nil, err
 		}
-		if m.refresh != "" {
-			if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: t.ID, GrantID: g.ID,
-				Generation: 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
-				return err
-			}
+		g = &store.Grant{ID: secret.ID(), TenantID: t.ID, ClientID: c.ID, UserID: gr.UserID, SessionID: gr.SessionID,
+			Scope: strings.Join(gr.Scopes, " "), AuthTime: gr.AuthTime, ACR: gr.ACR, AMR: gr.AMR, CodeHash: codeHash,
+			CreatedAt: now, ExpiresAt: now.Add(GrantLifetime)}
+		if c.Type == store.ClientPublic {
+			// A public client's refresh tokens are bound to its DPoP key: nothing else
+			// proves who presents them (RFC 9449 §5).
+			g.DPoPJKT = jkt
 		}
-		return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: t.ID,
-			TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantAuthorizationCode,
-				"client_id": c.ID, "grant_id": g.ID, "scope": g.Scope, "refresh_token": m.refresh != ""}})
+		withRefresh := containsScope(gr.Scopes, "offline_access") && st.policy.Flows.RefreshToken && client.AllowsGrant(c, client.GrantRefreshToken)
+		var err error
+		if m, err = p.mintWith(st, c, g, sub, gr.Scopes, gr.Nonce, jkt, withRefresh); err != nil {
+			return nil, err
+		}
+		return func(tx store.Tx) error { reused = false; return p.recordCode(ctx, tx, now, c, g, m, codeHash, &reused) }, nil
 	})
 	if err != nil {
-		return nil, serverError("record grant", err)
+		return nil, err
 	}
 	if reused {
 		p.codeReused(ctx, t.ID, codeHash, c.ID)
@@ -212,6 +222,38 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	}
 	p.Metrics.tokenIssued(client.GrantAuthorizationCode, c.ID)
 	return m.response(), nil
+}
+
+// codeFlowOn reports whether the tenant allows the authorization code flow.
+func codeFlowOn(pol tenant.Policy) bool { return pol.Flows.AuthorizationCode }
+
+func codeFlowOff() error {
+	return oidc.ErrUnsupportedGrantType().WithDescription("the authorization code flow is turned off for this tenant")
+}
+
+// recordCode redeems the code and records the grant, its first refresh token and
+// the issuance. When another request redeemed the code first it sets *reused and
+// writes nothing.
+func (p *Provider) recordCode(ctx context.Context, tx store.Tx, now time.Time, c *store.Client, g *store.Grant, m *minted,
+	codeHash string, reused *bool) error {
+	if _, err := tx.RedeemArtifact(ctx, kindCode, codeHash, now); errors.Is(err, store.ErrNotFound) {
+		*reused = true // another request redeemed it between our look and now
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := tx.CreateGrant(ctx, g); err != nil {
+		return err
+	}
+	if m.refresh != "" {
+		if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: g.TenantID, GrantID: g.ID,
+			Generation: 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
+			return err
+		}
+	}
+	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: g.TenantID,
+		TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantAuthorizationCode,
+			"client_id": c.ID, "grant_id": g.ID, "scope": g.Scope, "refresh_token": m.refresh != ""}})
 }
 
 // checkVerifier compares the PKCE code_verifier with the stored S256 challenge
@@ -262,15 +304,15 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	if err != nil {
 		return nil, err
 	}
-	p, c := s.p, r.Client.(*clientView).c
-	pol, err := s.policy(ctx, t.ID)
-	if err != nil {
+	p, v := s.p, r.Client.(*clientView)
+	c := v.c
+	if on, err := s.flowAllowed(ctx, t.ID, refreshFlowOn); err != nil || !on {
+		if err == nil {
+			err = refreshFlowOff()
+		}
 		return nil, err
 	}
-	if !pol.Flows.RefreshToken {
-		return nil, oidc.ErrUnsupportedGrantType().WithDescription("refresh tokens are turned off for this tenant")
-	}
-	jkt, err := p.tokenProof(ctx, t.ID, r.Header, c)
+	jkt, err := p.tokenDPoP(ctx, t.ID, r.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -280,13 +322,22 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	hash := secret.Hash(r.Data.RefreshToken)
 	var rt *store.RefreshToken
 	var g *store.Grant
+	var sub *subject
+	var subErr error
 	err = p.Store.View(ctx, func(tx store.Tx) error {
 		var err error
 		if rt, err = tx.GetRefreshToken(ctx, t.ID, hash); err != nil {
 			return err
 		}
-		g, err = tx.GetGrant(ctx, t.ID, rt.GrantID)
-		return err
+		if g, err = tx.GetGrant(ctx, t.ID, rt.GrantID); err != nil {
+			return err
+		}
+		// Read with the token, in one transaction; used only once the token passed.
+		sub, subErr = subjectIn(ctx, tx, t.ID, g.UserID)
+		if subErr != nil && !errors.Is(subErr, store.ErrNotFound) {
+			return subErr
+		}
+		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidGrant("the refresh token is not valid")
@@ -321,45 +372,31 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 			}
 		}
 	}
-	sub, err := p.loadSubject(ctx, t.ID, g.UserID)
-	if errors.Is(err, store.ErrNotFound) {
+	if subErr != nil {
 		return nil, invalidGrant("the user can no longer sign in")
 	}
-	if err != nil {
-		return nil, serverError("load user", err)
-	}
-	m, err := p.mintForUser(ctx, t.ID, c, g, sub, scopes, "", jkt, true)
-	if err != nil {
-		return nil, err
-	}
 	// The refresh token's scope stays the grant's: narrowing applies to this response.
+	var m *minted
 	reused, revoked := false, false
-	err = p.Store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.UseRefreshToken(ctx, t.ID, hash, now); errors.Is(err, store.ErrNotFound) {
-			reused = true
-			return revokeForReuse(ctx, tx, now, g, rt)
-		} else if err != nil {
-			return err
+	err = s.issue(ctx, t.ID, v, "rotate refresh token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+		if !refreshFlowOn(st.policy) {
+			return nil, refreshFlowOff()
 		}
-		cur, err := tx.GetGrant(ctx, t.ID, g.ID)
-		if err != nil {
-			return err
+		if err := proofRequired(c, jkt); err != nil {
+			return nil, err
 		}
-		if !cur.RevokedAt.IsZero() {
-			revoked = true
-			return nil
+		var err error
+		if m, err = p.mintWith(st, c, g, sub, scopes, "", jkt, true); err != nil {
+			return nil, err
 		}
-		if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: t.ID, GrantID: g.ID,
-			Generation: rt.Generation + 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenRefreshed, TenantID: t.ID,
-			TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantRefreshToken,
-				"client_id": c.ID, "grant_id": g.ID, "generation": rt.Generation + 1}})
+		return func(tx store.Tx) error {
+			reused, revoked = false, false
+			return p.recordRefresh(ctx, tx, now, c, g, rt, m, &reused, &revoked)
+		}, nil
 	})
 	switch {
 	case err != nil:
-		return nil, serverError("rotate refresh token", err)
+		return nil, err
 	case reused:
 		return nil, invalidGrant("the refresh token was already used")
 	case revoked:
@@ -367,6 +404,41 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	}
 	p.Metrics.tokenIssued(client.GrantRefreshToken, c.ID)
 	return m.response(), nil
+}
+
+// refreshFlowOn reports whether the tenant allows refresh tokens.
+func refreshFlowOn(pol tenant.Policy) bool { return pol.Flows.RefreshToken }
+
+func refreshFlowOff() error {
+	return oidc.ErrUnsupportedGrantType().WithDescription("refresh tokens are turned off for this tenant")
+}
+
+// recordRefresh spends the presented refresh token and stores its successor. When
+// the token was spent meanwhile it revokes the family and sets *reused; when the
+// grant was revoked meanwhile it sets *revoked and writes nothing.
+func (p *Provider) recordRefresh(ctx context.Context, tx store.Tx, now time.Time, c *store.Client, g *store.Grant,
+	rt *store.RefreshToken, m *minted, reused, revoked *bool) error {
+	if err := tx.UseRefreshToken(ctx, g.TenantID, rt.Hash, now); errors.Is(err, store.ErrNotFound) {
+		*reused = true
+		return revokeForReuse(ctx, tx, now, g, rt)
+	} else if err != nil {
+		return err
+	}
+	cur, err := tx.GetGrant(ctx, g.TenantID, g.ID)
+	if err != nil {
+		return err
+	}
+	if !cur.RevokedAt.IsZero() {
+		*revoked = true
+		return nil
+	}
+	if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: g.TenantID, GrantID: g.ID,
+		Generation: rt.Generation + 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenRefreshed, TenantID: g.TenantID,
+		TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantRefreshToken,
+			"client_id": c.ID, "grant_id": g.ID, "generation": rt.Generation + 1}})
 }
 
 // refreshReused revokes the whole family of a refresh token presented after it was
@@ -393,20 +465,65 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 	if err != nil {
 		return nil, err
 	}
-	p, c := s.p, r.Client.(*clientView).c
-	pol, err := s.policy(ctx, t.ID)
+	p, v := s.p, r.Client.(*clientView)
+	if on, err := s.flowAllowed(ctx, t.ID, clientCredentialsOn); err != nil || !on {
+		if err == nil {
+			err = clientCredentialsOff()
+		}
+		return nil, err
+	}
+	jkt, err := p.tokenDPoP(ctx, t.ID, r.Header)
 	if err != nil {
 		return nil, err
 	}
-	if !pol.Flows.ClientCredentials {
-		return nil, oidc.ErrUnsupportedGrantType().WithDescription("the client credentials grant is turned off for this tenant")
-	}
-	jkt, err := p.tokenProof(ctx, t.ID, r.Header, c)
+	var m *minted
+	err = s.issue(ctx, t.ID, v, "audit token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+		if !clientCredentialsOn(st.policy) {
+			return nil, clientCredentialsOff()
+		}
+		if err := proofRequired(c, jkt); err != nil {
+			return nil, err
+		}
+		scopes, err := clientScopes(c, r.Data.Scope)
+		if err != nil {
+			return nil, err
+		}
+		now := store.Micro(p.Now())
+		iss := p.Issuer(t.ID)
+		access, err := p.signWith(st, keys.ES256, typAccessToken, accessClaims{
+			Issuer: iss, Subject: c.ID, Audience: []string{iss}, Expiry: numeric(now.Add(AccessTokenLifetime)),
+			IssuedAt: numeric(now), ID: jtiFor(""), ClientID: c.ID, Scope: strings.Join(scopes, " "), Cnf: cnfOf(jkt),
+		})
+		if err != nil {
+			return nil, serverError("sign access token", err)
+		}
+		m = &minted{access: access, scopes: scopes, jkt: jkt}
+		return func(tx store.Tx) error {
+			return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: t.ID,
+				TargetType: "client", TargetID: c.ID, Details: map[string]any{"grant": client.GrantClientCredentials,
+					"client_id": c.ID, "scope": strings.Join(scopes, " ")}})
+		}, nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	p.Metrics.tokenIssued(client.GrantClientCredentials, v.c.ID)
+	return m.response(), nil
+}
+
+// clientCredentialsOn reports whether the tenant allows the client credentials grant.
+func clientCredentialsOn(pol tenant.Policy) bool { return pol.Flows.ClientCredentials }
+
+func clientCredentialsOff() error {
+	return oidc.ErrUnsupportedGrantType().WithDescription("the client credentials grant is turned off for this tenant")
+}
+
+// clientScopes returns the scopes a client_credentials token gets: those asked for,
+// each registered for the client and none that needs a user; or, when none was asked
+// for, every such scope the client has.
+func clientScopes(c *store.Client, asked []string) ([]string, error) {
 	var scopes []string
-	for _, sc := range r.Data.Scope {
+	for _, sc := range asked {
 		if userScope(sc) || !containsScope(c.Scopes, sc) {
 			return nil, oidc.ErrInvalidScope().WithDescription("scope %q is not allowed for this client", sc)
 		}
@@ -414,32 +531,14 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 			scopes = append(scopes, sc)
 		}
 	}
-	if len(r.Data.Scope) == 0 {
+	if len(asked) == 0 {
 		for _, sc := range c.Scopes {
 			if !userScope(sc) {
 				scopes = append(scopes, sc)
 			}
 		}
 	}
-	now := store.Micro(p.Now())
-	iss := p.Issuer(t.ID)
-	access, err := p.sign(ctx, t.ID, keys.ES256, typAccessToken, accessClaims{
-		Issuer: iss, Subject: c.ID, Audience: []string{iss}, Expiry: numeric(now.Add(AccessTokenLifetime)),
-		IssuedAt: numeric(now), ID: jtiFor(""), ClientID: c.ID, Scope: strings.Join(scopes, " "), Cnf: cnfOf(jkt),
-	})
-	if err != nil {
-		return nil, serverError("sign access token", err)
-	}
-	err = p.Store.InTx(ctx, func(tx store.Tx) error {
-		return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: t.ID,
-			TargetType: "client", TargetID: c.ID, Details: map[string]any{"grant": client.GrantClientCredentials,
-				"client_id": c.ID, "scope": strings.Join(scopes, " ")}})
-	})
-	if err != nil {
-		return nil, serverError("audit token", err)
-	}
-	p.Metrics.tokenIssued(client.GrantClientCredentials, c.ID)
-	return (&minted{access: access, scopes: scopes, jkt: jkt}).response(), nil
+	return scopes, nil
 }
 
 // userScope reports whether a scope only makes sense with a signed-in user.

@@ -17,21 +17,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
-// events returns the audit events of a tenant with the given type (prefix if it ends in ".").
-func events(t *testing.T, s *apptest.Server, tenantID, typ string) []store.AuditEvent {
-	t.Helper()
-	var out []store.AuditEvent
-	err := s.App.Store.View(context.Background(), func(tx store.Tx) error {
-		var err error
-		out, err = tx.QueryAudit(context.Background(), store.AuditQuery{TenantID: tenantID, Type: typ})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func detail(e store.AuditEvent, key string) string {
 	var m map[string]any
 	json.Unmarshal(e.Details, &m)
@@ -94,7 +79,7 @@ func TestPasskeyFirstSignUpThenUsernamelessSignIn(t *testing.T) {
 		t.Fatalf("credentials after sign-up: %v", ids)
 	}
 	for _, typ := range []string{audit.UserSignedUp, audit.PasskeyEnrolled, audit.SessionCreated} {
-		if len(events(t, s, "default", typ)) != 1 {
+		if len(s.Events(t, "default", typ)) != 1 {
 			t.Errorf("want one %s event", typ)
 		}
 	}
@@ -106,7 +91,7 @@ func TestPasskeyFirstSignUpThenUsernamelessSignIn(t *testing.T) {
 	if s2.UserID != sess.UserID || s2.ID == sess.ID || s2.ACR != session.ACRPhishingResistant {
 		t.Fatalf("second sign-in session %+v", s2)
 	}
-	ok := events(t, s, "default", audit.SignInSucceeded)
+	ok := s.Events(t, "default", audit.SignInSucceeded)
 	if len(ok) != 1 || ok[0].TargetID != sess.UserID {
 		t.Fatalf("signin.succeeded events: %+v", ok)
 	}
@@ -162,7 +147,7 @@ func TestSignInRejections(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before := len(events(t, s, "default", audit.SignInFailed))
+			before := len(s.Events(t, "default", audit.SignInFailed))
 			r := c.who.FinishLogin(t, c.who.Assert(t, c.who.BeginLogin(t), c.forge))
 			if r.Status != 400 || r.ErrorCode() != c.code {
 				t.Fatalf("got %d %s, want 400 %s", r.Status, r.Body, c.code)
@@ -170,7 +155,7 @@ func TestSignInRejections(t *testing.T) {
 			if strings.Contains(string(r.Body), "Hash") || strings.Contains(string(r.Body), "Error validating") {
 				t.Errorf("response leaks verifier internals: %s", r.Body)
 			}
-			evs := events(t, s, "default", audit.SignInFailed)
+			evs := s.Events(t, "default", audit.SignInFailed)
 			if len(evs) != before+1 {
 				t.Fatalf("signin.failed events %d -> %d", before, len(evs))
 			}
@@ -244,7 +229,7 @@ func TestSignCountRegression(t *testing.T) {
 	if r := p.FinishLogin(t, p.Assert(t, p.BeginLogin(t), clone)); r.Status != 200 {
 		t.Fatalf("flag policy refused: %d %s", r.Status, r.Body)
 	}
-	evs := events(t, s, "default", audit.SignCountRegression)
+	evs := s.Events(t, "default", audit.SignCountRegression)
 	if len(evs) != 1 || evs[0].Severity != audit.High {
 		t.Fatalf("regression events %+v", evs)
 	}
@@ -254,7 +239,7 @@ func TestSignCountRegression(t *testing.T) {
 	if r.Status != 400 || r.ErrorCode() != "verification_failed" {
 		t.Fatalf("refuse policy: %d %s", r.Status, r.Body)
 	}
-	failed := events(t, s, "default", audit.SignInFailed)
+	failed := s.Events(t, "default", audit.SignInFailed)
 	if len(failed) == 0 || !strings.Contains(detail(failed[len(failed)-1], "reason"), "sign count") {
 		t.Fatalf("no audited refusal: %+v", failed)
 	}

@@ -97,8 +97,17 @@ func (h *Handlers) session(w http.ResponseWriter, r *http.Request) (*store.Sessi
 		h.fail(w, r, err)
 		return nil, false
 	}
+	if s.Restricted {
+		// A recovery session can do exactly one thing: register its new passkey.
+		web.JSONError(w, http.StatusForbidden, CodeRecoveryOnly, "Finish recovering your account first: this session can only create a new passkey.")
+		return nil, false
+	}
 	return s, true
 }
+
+// CodeRecoveryOnly is the JSON API's code for anything a recovery session tries
+// other than registering its new passkey.
+const CodeRecoveryOnly = "recovery_session"
 
 // nextPath returns a safe same-tenant path to continue to after sign-in.
 func nextPath(r *http.Request, fallback string) string {

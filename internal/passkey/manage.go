@@ -92,6 +92,9 @@ func signInMethods(ctx context.Context, tx store.Tx, p tenant.Policy, tenantID, 
 	return n, nil
 }
 
+// reasonPasskeyRemoved is recorded on sessions and grants ended by a passkey's removal.
+const reasonPasskeyRemoved = "the passkey that signed it in was removed"
+
 // Remove deletes one of the user's passkeys. It needs a fresh phishing-resistant
 // session, refuses to remove the last way to sign in, audits the removal and tells
 // every verified email.
@@ -101,10 +104,14 @@ func (s *Service) Remove(ctx context.Context, tenantID string, sess *store.Sessi
 		if err != nil {
 			return err
 		}
-		if err := RequireStepUp(sess, p, s.Now()); err != nil {
+		u, err := user.Lock(ctx, tx, tenantID, sess.UserID)
+		if err != nil {
 			return err
 		}
-		if _, err := user.Lock(ctx, tx, tenantID, sess.UserID); err != nil {
+		if provisionalOnHold(sess, u, s.Now()) {
+			return holdError(u.HoldUntil)
+		}
+		if err := RequireStepUp(sess, p, s.Now()); err != nil {
 			return err
 		}
 		cred, err := tx.GetCredential(ctx, tenantID, credID)
@@ -125,15 +132,26 @@ func (s *Service) Remove(ctx context.Context, tenantID string, sess *store.Sessi
 			return err
 		}
 		now := store.Micro(s.Now())
+		// Whoever signed in with the removed passkey (a lost phone, say) is signed
+		// out, with the applications they authorized; the session doing the removal
+		// stays, whatever passkey it used.
+		sessions, grants, err := tx.RevokeCredentialSessions(ctx, tenantID, sess.UserID, cred.ID, sess.ID, now, reasonPasskeyRemoved)
+		if err != nil {
+			return err
+		}
 		if err := audit.Record(ctx, tx, now, c.meta(sess.UserID, sess.ID), audit.Entry{
 			Type: audit.PasskeyRemoved, TenantID: tenantID, TargetType: "credential", TargetID: cred.ID, Severity: audit.Low,
-			Details: map[string]any{"name": cred.Name, "remaining_methods": left},
+			Details: map[string]any{"name": cred.Name, "remaining_methods": left, "sessions_revoked": sessions, "grants_revoked": grants},
 		}); err != nil {
 			return err
 		}
+		what := "The passkey named \"" + cred.Name + "\" was removed from your account and can no longer be used to sign in."
+		if sessions > 0 {
+			what += " Browsers signed in with it were signed out."
+		}
 		_, err = user.NotifyVerifiedEmails(ctx, tx, tenantID, sess.UserID, user.Notice{
 			Key: "passkey-removed:" + cred.ID, Subject: "A passkey was removed from your account",
-			What: "The passkey named \"" + cred.Name + "\" was removed from your account and can no longer be used to sign in.",
+			What: what,
 			At:   now, IP: c.IP, UserAgent: c.UserAgent,
 		})
 		return err

@@ -68,7 +68,7 @@ func TestAddSecondPasskeyNeedsFreshStepUpAndNotifies(t *testing.T) {
 	if r := ana.StepUp(t); r.Status != 200 {
 		t.Fatalf("step-up: %d %s", r.Status, r.Body)
 	}
-	if len(events(t, s, "default", audit.StepUpSucceeded)) != 1 {
+	if len(s.Events(t, "default", audit.StepUpSucceeded)) != 1 {
 		t.Fatal("step-up not audited")
 	}
 	// The second passkey lives on another authenticator (a laptop).
@@ -269,7 +269,7 @@ func TestRegistrationRejections(t *testing.T) {
 			}
 		})
 	}
-	if n := len(events(t, s, "default", audit.PasskeyEnrollFailed)); n != 3 {
+	if n := len(s.Events(t, "default", audit.PasskeyEnrollFailed)); n != 3 {
 		t.Fatalf("enroll failures audited: %d", n)
 	}
 	// A sign-up begun in one browser cannot be finished in another.
@@ -330,17 +330,18 @@ func TestProvisionalPasskeySessionsAreLimitedDuringHold(t *testing.T) {
 	if sess.Flow != session.FlowProvisional || session.PhishingResistant(sess) || sess.ACR == session.ACRPhishingResistant {
 		t.Fatalf("session during hold: flow=%s acr=%s", sess.Flow, sess.ACR)
 	}
-	// It cannot add a second passkey, even after confirming with the provisional one.
+	// It cannot add a second passkey, even after confirming with the provisional one:
+	// the refusal names the hold.
 	if r := q.StepUp(t); r.Status != 200 {
 		t.Fatalf("step-up: %d %s", r.Status, r.Body)
 	}
 	second := s.NewPersonWith("default", passkeytest.New(passkeytest.Options{}))
 	second.Client = q.Client
-	if r := second.AddPasskey(t, "Second"); r.ErrorCode() != "step_up_required" {
+	if r := second.AddPasskey(t, "Second"); r.ErrorCode() != "on_hold" {
 		t.Fatalf("provisional session added a passkey: %d %s", r.Status, r.Body)
 	}
 	ids := q.CredentialIDs(t)
-	if r := q.Do(t, "DELETE", "api/passkey/credentials/"+ids[0], nil); r.ErrorCode() != "step_up_required" {
+	if r := q.Do(t, "DELETE", "api/passkey/credentials/"+ids[0], nil); r.ErrorCode() != "on_hold" {
 		t.Fatalf("provisional session removed a passkey: %d %s", r.Status, r.Body)
 	}
 	// After the hold, the same passkey gives ordinary phishing-resistant sessions.
@@ -349,5 +350,54 @@ func TestProvisionalPasskeySessionsAreLimitedDuringHold(t *testing.T) {
 	r.SignIn(t)
 	if got := currentSession(t, r); got.Flow != session.FlowNormal || !session.PhishingResistant(got) {
 		t.Fatalf("session after hold: flow=%s acr=%s", got.Flow, got.ACR)
+	}
+}
+
+// TestRemovingAPasskeySignsOutItsSessions: removing a lost phone's passkey signs out
+// the browser that signed in with it, and only that one.
+func TestRemovingAPasskeySignsOutItsSessions(t *testing.T) {
+	s := apptest.Start(t)
+	ana := s.NewPerson("default")
+	ana.SignUp(t, "Ana")
+	phoneKey := passkeytest.New(passkeytest.Options{})
+	adder := s.NewPersonWith("default", phoneKey)
+	adder.Client = ana.Client
+	if r := adder.AddPasskey(t, "Phone"); r.Status != 200 {
+		t.Fatalf("add the phone's passkey: %d %s", r.Status, r.Body)
+	}
+	ids := ana.CredentialIDs(t)
+	phone := s.NewPersonWith("default", phoneKey)
+	phone.SignIn(t)
+	laptop := ana.OtherBrowser()
+	laptop.SignIn(t)
+	for name, p := range map[string]*apptest.Person{"phone": phone, "laptop": laptop} {
+		if r := p.Do(t, "GET", "account", nil); r.Status != 200 {
+			t.Fatalf("%s account page before the removal: %d", name, r.Status)
+		}
+	}
+
+	if r := ana.StepUp(t); r.Status != 200 {
+		t.Fatalf("step-up: %d %s", r.Status, r.Body)
+	}
+	if r := ana.Do(t, "DELETE", "api/passkey/credentials/"+ids[1], nil); r.Status != 200 {
+		t.Fatalf("remove the phone's passkey: %d %s", r.Status, r.Body)
+	}
+	if r := phone.Do(t, "GET", "account", nil); r.Status == 200 {
+		t.Error("the browser signed in with the removed passkey still sees the account page")
+	}
+	if r := laptop.Do(t, "GET", "account", nil); r.Status != 200 {
+		t.Errorf("a browser signed in with another passkey was signed out: %d", r.Status)
+	}
+	if r := ana.Do(t, "GET", "account", nil); r.Status != 200 {
+		t.Errorf("the browser that removed the passkey was signed out: %d", r.Status)
+	}
+	var removed []store.AuditEvent
+	s.App.Store.View(t.Context(), func(tx store.Tx) error {
+		var err error
+		removed, err = tx.QueryAudit(t.Context(), store.AuditQuery{TenantID: "default", Type: audit.PasskeyRemoved})
+		return err
+	})
+	if len(removed) != 1 || !strings.Contains(string(removed[0].Details), `"sessions_revoked":1`) {
+		t.Fatalf("passkey.removed events: %+v, want one naming 1 session revoked", removed)
 	}
 }

@@ -76,11 +76,38 @@ func deviceName(ua string) string {
 	return "this device"
 }
 
+// RestrictedMaxAge bounds how long a recovery session may take to create its passkey.
+const RestrictedMaxAge = 30 * time.Minute
+
+var errRecoveryExpired = &Error{Status: http.StatusForbidden, Code: CodeStepUpRequired,
+	Message: "Your recovery took too long. Start the recovery again to create a passkey.", Reason: "restricted session too old to enroll"}
+
+// CodeOnHold is the JSON API's code for a change a provisional session may not make.
+const CodeOnHold = "on_hold"
+
+// holdError refuses a change to a provisional session while its account's hold lasts:
+// a passkey enrolled by a recovery must not be able to add or remove others.
+func holdError(until time.Time) *Error {
+	return &Error{Status: http.StatusForbidden, Code: CodeOnHold,
+		Message: "Your account was recovered recently and is on hold until " + until.UTC().Format("2 Jan 2006, 15:04 UTC") +
+			". Until then this session cannot add or remove passkeys. Sign in with a passkey you had before the recovery, or wait for the hold to end.",
+		Reason: "provisional session during hold"}
+}
+
+// provisionalOnHold reports whether sess is a provisional session of an account whose
+// hold has not ended.
+func provisionalOnHold(sess *store.Session, u *store.User, now time.Time) bool {
+	return sess.Flow == session.FlowProvisional && now.Before(u.HoldUntil)
+}
+
 // mayEnroll decides whether sess may add a credential to its account now: only a
 // fresh phishing-resistant session may, or — for an account that has no credential
 // at all — a fresh session of any kind, whose enrollment then puts the account on
 // hold (DESIGN.md §4 invariant 2).
 func mayEnroll(sess *store.Session, creds int, p tenant.Policy, now func() time.Time) (provisional bool, err error) {
+	if sess.Restricted && !session.Fresh(sess, now(), RestrictedMaxAge) {
+		return false, errRecoveryExpired
+	}
 	fresh := session.Fresh(sess, now(), p.Sessions.StepUpAge.D())
 	if fresh && session.PhishingResistant(sess) {
 		return false, nil
@@ -116,6 +143,9 @@ func (s *Service) BeginRegistration(ctx context.Context, tenantID string, req Re
 			}
 			if acct.Status != store.UserActive {
 				return errAccountUnusable
+			}
+			if provisionalOnHold(req.Session, acct, s.Now()) {
+				return holdError(acct.HoldUntil)
 			}
 			creds, err := tx.ListCredentials(ctx, tenantID, acct.ID)
 			if err != nil {
@@ -290,6 +320,9 @@ func (s *Service) FinishRegistration(ctx context.Context, tenantID string, body 
 			if sess, err = tx.GetSession(ctx, tenantID, fr.SessionID); err != nil || !session.Live(sess, s.Now()) {
 				return errStepUp
 			}
+			if provisionalOnHold(sess, res.User, s.Now()) {
+				return holdError(res.User.HoldUntil)
+			}
 			creds, err := tx.ListCredentials(ctx, tenantID, cer.UserID)
 			if err != nil {
 				return err
@@ -315,11 +348,16 @@ func (s *Service) FinishRegistration(ctx context.Context, tenantID string, body 
 				return err
 			}
 		}
+		if sess != nil && sess.Restricted && s.OnRestrictedEnroll != nil {
+			if err := s.OnRestrictedEnroll(ctx, tx, sess, res.User, cred, c); err != nil {
+				return err
+			}
+		}
 		sessionID := fr.SessionID
 		if cer.SignUp != nil {
 			token, ns, err := s.Sessions.Create(ctx, tx, session.New{
 				TenantID: tenantID, UserID: res.User.ID, AMR: passkeyAMR(cred), ACR: session.ACRPhishingResistant,
-				IP: c.IP, Network: c.Network, UserAgent: c.UserAgent,
+				IP: c.IP, Network: c.Network, UserAgent: c.UserAgent, CredentialID: cred.ID,
 			})
 			if err != nil {
 				return err

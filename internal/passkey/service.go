@@ -26,6 +26,11 @@ type Service struct {
 	BaseURL  string
 	Sessions *session.Manager
 	Logger   *slog.Logger
+	// OnRestrictedEnroll, when set, finishes a recovery: it runs inside the
+	// transaction that stores the first passkey a restricted (recovery) session
+	// registered, after the credential and the hold are written, so what it does
+	// commits with the enrollment or not at all.
+	OnRestrictedEnroll func(ctx context.Context, tx store.Tx, sess *store.Session, u *store.User, cred *store.Credential, c Client) error
 }
 
 // Client is where a request came from.
@@ -224,7 +229,7 @@ func (s *Service) FinishLogin(ctx context.Context, tenantID string, body []byte,
 		acr, flow := assurance(cred, current, now)
 		token, sess, err := s.Sessions.Create(ctx, tx, session.New{
 			TenantID: tenantID, UserID: user.ID, AMR: passkeyAMR(cred), ACR: acr, Flow: flow,
-			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent, Policy: &policy,
+			IP: c.IP, Network: c.Network, UserAgent: c.UserAgent, Policy: &policy, CredentialID: cred.ID,
 		})
 		if err != nil {
 			return err
@@ -312,6 +317,10 @@ func (s *Service) failed(ctx context.Context, kind, typ, tenantID, challenge, us
 		if _, err := tx.GetTenant(ctx, tenantID); err != nil {
 			return err
 		}
+		record, err := s.auditCap(ctx, tx, tenantID, typ, c)
+		if !record || err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, s.Now(), c.meta(userID, sessionID), audit.Entry{
 			Type: typ, TenantID: tenantID, TargetType: "user", TargetID: userID,
 			Result: audit.Failure, Severity: audit.Low,
@@ -325,6 +334,34 @@ func (s *Service) failed(ctx context.Context, kind, typ, tenantID, challenge, us
 		s.Logger.InfoContext(ctx, "passkey ceremony refused", "tenant", tenantID, "code", e.Code, "reason", e.Reason)
 	}
 	return e
+}
+
+// Failed ceremonies are recorded one by one up to failureAuditCap per network (the
+// /64 for IPv6) in each failureAuditWindow; beyond that a single
+// audit.failures_suppressed event says so and the rest are only counted.
+const (
+	failureAuditCap    = 20
+	failureAuditWindow = 10 * time.Minute
+)
+
+// auditCap counts a failure of type typ from the client's network and reports
+// whether it should be recorded on its own. The first failure over the cap records
+// the suppression instead.
+func (s *Service) auditCap(ctx context.Context, tx store.Tx, tenantID, typ string, c Client) (bool, error) {
+	now := s.Now()
+	window := now.Truncate(failureAuditWindow)
+	n, err := tx.Hit(ctx, "audit-cap:"+typ+":"+tenantID+":"+throttleKey(c), window, window.Add(failureAuditWindow+time.Minute))
+	if err != nil || n <= failureAuditCap {
+		return err == nil, err
+	}
+	if n == failureAuditCap+1 {
+		return false, audit.Record(ctx, tx, now, c.meta("", ""), audit.Entry{
+			Type: audit.FailuresSuppressed, TenantID: tenantID, TargetType: "network", TargetID: throttleKey(c),
+			Result: audit.Failure, Severity: audit.Medium,
+			Details: map[string]any{"event": typ, "recorded": failureAuditCap, "until": window.Add(failureAuditWindow).UTC().Format(time.RFC3339)},
+		})
+	}
+	return false, nil
 }
 
 func truncate(s string, n int) string {

@@ -121,7 +121,7 @@ func (s *Service) FinishStepUp(ctx context.Context, tenantID string, body []byte
 		if flow == session.FlowProvisional || sess.Flow == session.FlowProvisional {
 			sess.Flow = flow
 		}
-		sess.AuthTime, sess.AMR, sess.ACR = now, passkeyAMR(cred), acr
+		sess.AuthTime, sess.AMR, sess.ACR, sess.CredentialID = now, passkeyAMR(cred), acr, cred.ID
 		if err := tx.UpdateSessionAuth(ctx, sess); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return errStepUp

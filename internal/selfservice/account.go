@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/useragent"
 )
 
 // accountPage is the Data of the "account" view.
@@ -28,7 +29,12 @@ type accountPage struct {
 	// AddedNext is where the page returns after adding a passkey.
 	AddedNext string
 	// AppsURL lists the apps the person allowed; empty when no OAuth provider serves it.
-	AppsURL  string
+	AppsURL string
+	// RecoveryCodesURL manages saved recovery codes (empty when no page serves it);
+	// RecoveryCodesLeft counts the unused ones.
+	RecoveryCodesURL  string
+	RecoveryCodesLeft int
+
 	Passkeys []passkeyRow
 	Emails   []emailRow
 	Sessions []sessionRow
@@ -83,6 +89,9 @@ func (h *Handlers) loadAccount(ctx context.Context, r *http.Request, s *store.Se
 	if h.HasRoute != nil && h.HasRoute(http.MethodGet, f.Base+"/account/apps") {
 		v.AppsURL = f.Base + "/account/apps"
 	}
+	if h.HasRoute != nil && h.HasRoute(http.MethodGet, f.Base+"/account/recovery-codes") {
+		v.RecoveryCodesURL = f.Base + "/account/recovery-codes"
+	}
 	var st accountState
 	err := h.Store.View(ctx, func(tx store.Tx) error {
 		var err error
@@ -125,7 +134,7 @@ func (h *Handlers) loadAccount(ctx context.Context, r *http.Request, s *store.Se
 			return err
 		}
 		for _, se := range sessions {
-			v.Sessions = append(v.Sessions, sessionRow{ID: se.ID, Device: deviceName(se.UserAgent), IP: se.IP,
+			v.Sessions = append(v.Sessions, sessionRow{ID: se.ID, Device: useragent.Describe(se.UserAgent), IP: se.IP,
 				LastSeen: formatTime(se.LastSeenAt), SignedIn: formatTime(se.CreatedAt), Method: methodName(se.AMR),
 				Current: se.ID == s.ID})
 		}
@@ -139,6 +148,11 @@ func (h *Handlers) loadAccount(ctx context.Context, r *http.Request, s *store.Se
 			}
 			return 1
 		})
+		if v.RecoveryCodesURL != "" {
+			if v.RecoveryCodesLeft, err = tx.CountRecoveryCodes(ctx, t.ID, s.UserID); err != nil {
+				return err
+			}
+		}
 		v.Activity, err = recentActivity(ctx, tx, t.ID, s.UserID)
 		return err
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/useragent"
 )
 
 // activityRow is one line of "Recent security activity".
@@ -37,7 +38,7 @@ func recentActivity(ctx context.Context, tx store.Tx, tenantID, userID string) (
 			continue
 		}
 		where := e.IP
-		if d := deviceName(e.UserAgent); e.UserAgent != "" {
+		if d := useragent.Describe(e.UserAgent); e.UserAgent != "" {
 			if where != "" {
 				where += ", "
 			}

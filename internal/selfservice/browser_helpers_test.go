@@ -213,11 +213,11 @@ func (p *browserPage) readMail(s *apptest.Server, addr, subject string) mailboxM
 // codeIn returns the 8-digit code of a message.
 func codeIn(t *testing.T, m mailboxMail) string {
 	t.Helper()
-	code := codePattern.FindStringSubmatch(m.Body)
-	if code == nil {
+	code, ok := apptest.CodeIn(m.Body)
+	if !ok {
 		t.Fatalf("mail %q has no 8-digit code:\n%s", m.Subject, m.Body)
 	}
-	return code[1]
+	return code
 }
 
 // signUpWithPasskey creates an account with just a passkey through the sign-up page

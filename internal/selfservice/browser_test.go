@@ -276,7 +276,7 @@ func TestBrowserPagesOnAPhone(t *testing.T) {
 	fits("message-setup-link", 410)
 	person := s.NewPerson("default")
 	for range 5 {
-		post(t, person, "signup", "email", "busy@example.com")
+		person.Post(t, "signup", "email", "busy@example.com")
 	}
 	p.Navigate(s.URL + "/t/default/signup")
 	p.SetValue("#signup-email", "busy@example.com")
@@ -287,8 +287,8 @@ func TestBrowserPagesOnAPhone(t *testing.T) {
 
 	// With email codes on, the sign-in page has an email path, and a code sign-in
 	// leads to the "Sign in faster" prompt.
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
-	mustUser(t, s, "default", "lee@example.com")
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
+	s.NewUser(t, "default", "lee@example.com")
 	p.Navigate(s.URL + "/t/default/signin")
 	p.WaitVisible("#email-code")
 	fits("signin-email-code")

@@ -20,9 +20,9 @@ import (
 // same audit and throttle work. The code step answers a guess the same way too.
 func TestInvariant6_NoAccountEnumeration(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
 	const known = "known@example.com"
-	mustUser(t, s, "default", known)
+	s.NewUser(t, "default", known)
 
 	flows := []struct {
 		name, send, check string
@@ -34,10 +34,10 @@ func TestInvariant6_NoAccountEnumeration(t *testing.T) {
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {
 			unknown := "nobody-" + strings.ReplaceAll(f.send, "/", "-") + "@example.com"
-			mailsBefore := len(mails(t, s, known))
-			issuedBefore := len(events(t, s, "default", otp.EventIssued))
+			mailsBefore := len(s.Mails(t, known))
+			issuedBefore := len(s.Events(t, "default", otp.EventIssued))
 			answer := func(addr, path string, kv ...string) (int, string, http.Header) {
-				r := post(t, s.NewPerson("default"), path, append([]string{"email", addr, "next", "/t/default/account"}, kv...)...)
+				r := s.NewPerson("default").Post(t, path, append([]string{"email", addr, "next", "/t/default/account"}, kv...)...)
 				return r.Status, strings.ReplaceAll(string(r.Body), addr, "ADDRESS"), r.Header
 			}
 			ks, kb, kh := answer(known, f.send, f.extra...)
@@ -48,14 +48,14 @@ func TestInvariant6_NoAccountEnumeration(t *testing.T) {
 			if kh.Get("Set-Cookie") != uh.Get("Set-Cookie") {
 				t.Fatalf("send: cookies differ: %q vs %q", kh.Get("Set-Cookie"), uh.Get("Set-Cookie"))
 			}
-			if n := len(mails(t, s, known)) - mailsBefore; n != 1 {
+			if n := len(s.Mails(t, known)) - mailsBefore; n != 1 {
 				t.Fatalf("known address got %d messages, want 1", n)
 			}
-			if n := len(mails(t, s, unknown)); n != 1 {
+			if n := len(s.Mails(t, unknown)); n != 1 {
 				t.Fatalf("unknown address got %d messages, want 1", n)
 			}
 			// Each request issued one code (a real one or a decoy) and recorded it alike.
-			issued := events(t, s, "default", otp.EventIssued)[issuedBefore:]
+			issued := s.Events(t, "default", otp.EventIssued)[issuedBefore:]
 			if len(issued) != 2 || issued[0].Result != issued[1].Result || issued[0].Severity != issued[1].Severity {
 				t.Fatalf("audit of the two sends: %+v", issued)
 			}
@@ -75,14 +75,14 @@ func TestInvariant6_NoAccountEnumeration(t *testing.T) {
 // limit cannot be used to tell them apart either.
 func TestInvariant6_ThrottleIsTheSameForKnownAndUnknown(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", func(p *tenant.Policy) { p.Throttles.CodeSendsPerHour = 2 })
-	mustUser(t, s, "default", "known@example.com")
+	s.SetPolicy(t, "default", func(p *tenant.Policy) { p.Throttles.CodeSendsPerHour = 2 })
+	s.NewUser(t, "default", "known@example.com")
 	for _, addr := range []string{"known@example.com", "unknown@example.com"} {
 		p := s.NewPerson("default")
 		for i := 1; i <= 2; i++ {
-			expect(t, addr+" send "+strconv.Itoa(i), post(t, p, "signup", "email", addr), http.StatusOK)
+			expect(t, addr+" send "+strconv.Itoa(i), p.Post(t, "signup", "email", addr), http.StatusOK)
 		}
-		r := post(t, p, "signup", "email", addr)
+		r := p.Post(t, "signup", "email", addr)
 		expect(t, addr+" over the limit", r, http.StatusTooManyRequests,
 			"We have sent as many codes to that address as we can for now.", "Try again in ")
 		if secs, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || secs < 1 || secs > 3600 {
@@ -93,14 +93,14 @@ func TestInvariant6_ThrottleIsTheSameForKnownAndUnknown(t *testing.T) {
 
 func TestWrongCodesAreThrottledWithARetryTime(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", func(p *tenant.Policy) { p.Throttles.CodeTries = 2 })
+	s.SetPolicy(t, "default", func(p *tenant.Policy) { p.Throttles.CodeTries = 2 })
 	p := s.NewPerson("default")
-	expect(t, "send", post(t, p, "signup", "email", "guess@example.com"), http.StatusOK)
+	expect(t, "send", p.Post(t, "signup", "email", "guess@example.com"), http.StatusOK)
 	for range 2 {
-		expect(t, "wrong", post(t, p, "signup/verify", "email", "guess@example.com", "code", "00000000"), http.StatusBadRequest)
+		expect(t, "wrong", p.Post(t, "signup/verify", "email", "guess@example.com", "code", "00000000"), http.StatusBadRequest)
 	}
 	// Now even the right code is refused until the window ends, and the page says when.
-	r := post(t, p, "signup/verify", "email", "guess@example.com", "code", codeFor(t, s, "guess@example.com"))
+	r := p.Post(t, "signup/verify", "email", "guess@example.com", "code", codeFor(t, s, "guess@example.com"))
 	expect(t, "throttled", r, http.StatusTooManyRequests, "too many wrong codes", "Try again in ", `id="message-link"`)
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("no Retry-After")
@@ -109,7 +109,7 @@ func TestWrongCodesAreThrottledWithARetryTime(t *testing.T) {
 
 func TestInvalidUTF8FormGets400(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
 	for _, path := range []string{
 		"/t/default/signup", "/t/default/signup/verify", "/t/default/signin/email", "/t/default/signin/code",
 		"/t/default/nudge", "/t/default/account/emails", "/t/default/account/emails/verify", "/t/default/signout",
@@ -131,7 +131,7 @@ func TestInvalidUTF8FormGets400(t *testing.T) {
 // TestBadInputNeverGets5xx throws malformed, missing and hostile input at every page.
 func TestBadInputNeverGets5xx(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
 	p := s.NewPerson("default")
 	p.SignUp(t, "Pat")
 	anon := s.NewPerson("default")
@@ -161,7 +161,7 @@ func TestBadInputNeverGets5xx(t *testing.T) {
 	}
 	for _, who := range []*apptest.Person{anon, p} {
 		for _, r := range reqs {
-			resp := send(t, who, r.method, r.path, r.form)
+			resp := who.Send(t, r.method, r.path, r.form)
 			if resp.Status >= 500 {
 				t.Errorf("%s %s %v: %d\n%.300s", r.method, r.path, r.form, resp.Status, resp.Body)
 			}

@@ -19,7 +19,7 @@ const codeFooter = "\nThe code works once and expires in %s. Nobody from %s will
 	"if someone does, do not give it to them.\n"
 
 func codeText(intro, code, tenantName string, ttl time.Duration) string {
-	return intro + "\n\n    " + code + "\n" + fmt.Sprintf(codeFooter, minutes(ttl), tenantName)
+	return intro + "\n\n    " + code + "\n" + fmt.Sprintf(codeFooter, notify.Minutes(ttl), tenantName)
 }
 
 func signInCodeMail(to, tenantName, code string, ttl time.Duration) notify.Email {
@@ -67,18 +67,4 @@ func emailTakenMail(to, tenantName string) notify.Email {
 // queue adds one message to the outbox inside tx under a fresh idempotency key.
 func queue(ctx context.Context, tx store.Tx, tenantID, kind string, e notify.Email, now time.Time) error {
 	return notify.QueueEmail(ctx, tx, tenantID, "selfservice:"+kind+":"+secret.ID(), e, now)
-}
-
-// minutes says a duration the way a person would: "10 minutes", "1 minute", "2 hours".
-func minutes(d time.Duration) string {
-	m := int((d + time.Minute - 1) / time.Minute)
-	switch {
-	case m <= 1:
-		return "1 minute"
-	case m%60 == 0 && m >= 120:
-		return fmt.Sprintf("%d hours", m/60)
-	case m == 60:
-		return "1 hour"
-	}
-	return fmt.Sprintf("%d minutes", m)
 }

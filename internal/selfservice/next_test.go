@@ -5,7 +5,6 @@ import (
 	"path"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestSafeNext(t *testing.T) {
@@ -52,33 +51,6 @@ func TestWithNext(t *testing.T) {
 	}
 	if got := withNext("/t/a/nudge?x=1", "/t/a/b"); got != "/t/a/nudge?x=1&next=%2Ft%2Fa%2Fb" {
 		t.Errorf("second parameter: %q", got)
-	}
-}
-
-func TestMinutesRoundUp(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		time.Second: "1 minute", time.Minute: "1 minute", 61 * time.Second: "2 minutes",
-		10 * time.Minute: "10 minutes", time.Hour: "1 hour", 24 * time.Hour: "24 hours", 0: "1 minute",
-	} {
-		if got := minutes(d); got != want {
-			t.Errorf("minutes(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
-func TestDeviceName(t *testing.T) {
-	for ua, want := range map[string]string{
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15":               "Safari on Mac",
-		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 Edg/120.0":            "Edge on Windows",
-		"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36":                         "Chrome on Android",
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 Mobile/15E148 Safari": "Chrome on iPhone",
-		"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0":                                                           "Firefox on Linux",
-		"curl/8.0": "Unknown device",
-		"":         "Unknown device",
-	} {
-		if got := deviceName(ua); got != want {
-			t.Errorf("deviceName(%q) = %q, want %q", ua, got, want)
-		}
 	}
 }
 

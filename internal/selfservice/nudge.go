@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
@@ -82,7 +83,7 @@ func (h *Handlers) nudgeView(r *http.Request, s *store.Session, st accountState,
 		frame: f, HasPasskey: st.passkeys > 0, CanSkip: canSkip(st, p),
 		SkipsLeft: max(p.Sessions.NudgeSkips-st.user.NudgeSkips, 0),
 		Fresh:     session.Fresh(s, h.Now(), p.Sessions.StepUpAge.D()),
-		NeedEmail: !st.verifiedEmail, AccountURL: f.Base + "/account#emails", Hold: minutes(p.Recovery.Hold.D()),
+		NeedEmail: !st.verifiedEmail, AccountURL: f.Base + "/account#emails", Hold: notify.Minutes(p.Recovery.Hold.D()),
 	}
 	return v
 }

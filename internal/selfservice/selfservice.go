@@ -35,20 +35,12 @@ var staticFiles embed.FS
 
 // Pages returns the views of this package, for web.RendererOptions.Pages.
 func Pages() fs.FS {
-	sub, err := fs.Sub(pageFiles, "pages")
-	if err != nil {
-		panic(err) // the directory is embedded above; this cannot fail
-	}
-	return sub
+	return web.Embedded(pageFiles, "pages")
 }
 
 // Static returns this package's script and stylesheet, for web.NewAssets.
 func Static() fs.FS {
-	sub, err := fs.Sub(staticFiles, "static")
-	if err != nil {
-		panic(err)
-	}
-	return sub
+	return web.Embedded(staticFiles, "static")
 }
 
 // Handlers serves the self-service pages under /t/{tenant}/.
@@ -175,6 +167,15 @@ func (h *Handlers) requireSession(w http.ResponseWriter, r *http.Request, path s
 	if s == nil {
 		t := tenantOf(r)
 		http.Redirect(w, r, withNext("/t/"+t.ID+"/signin", safeNext(t.ID, path)), http.StatusSeeOther)
+		return nil, false
+	}
+	if s.Restricted {
+		// A recovery session can do exactly one thing: create its new passkey.
+		t := tenantOf(r)
+		h.render(w, r, http.StatusForbidden, "message", messagePage{frame: h.frame(r, ""),
+			Title:    "Finish recovering your account first",
+			Message:  "This session can only create a new passkey for your account. Create it, and then you can use the rest of your account.",
+			LinkText: "Create your new passkey", LinkURL: "/t/" + t.ID + "/recover/passkey"})
 		return nil, false
 	}
 	return s, true

@@ -29,36 +29,36 @@ func TestOperatorSetupLinkWorksOnce(t *testing.T) {
 	token := u.Query().Get("token")
 	op := s.NewPerson(tenant.System)
 
-	expect(t, "setup page", get(t, op, u.RequestURI()), http.StatusOK, `id="setup-form"`, `id="setup-name"`, `id="setup-email"`)
-	expect(t, "setup in another tenant", get(t, s.NewPerson("default"), "/t/default/setup?token="+url.QueryEscape(token)), http.StatusNotFound)
-	expect(t, "missing name", post(t, op, "setup", "token", token, "email", "op@example.com"), http.StatusBadRequest, "Enter your name.")
-	expect(t, "bad email", post(t, op, "setup", "token", token, "name", "Olive", "email", "x"), http.StatusBadRequest,
+	expect(t, "setup page", op.Get(t, u.RequestURI()), http.StatusOK, `id="setup-form"`, `id="setup-name"`, `id="setup-email"`)
+	expect(t, "setup in another tenant", s.NewPerson("default").Get(t, "/t/default/setup?token="+url.QueryEscape(token)), http.StatusNotFound)
+	expect(t, "missing name", op.Post(t, "setup", "token", token, "email", "op@example.com"), http.StatusBadRequest, "Enter your name.")
+	expect(t, "bad email", op.Post(t, "setup", "token", token, "name", "Olive", "email", "x"), http.StatusBadRequest,
 		"Enter an email address like name@example.com.", `value="Olive"`)
 
-	r := post(t, op, "setup", "token", token, "name", "Olive Operator", "email", "Olive@Example.com")
-	expectRedirect(t, "redeem", r, "/t/system/signup/passkey")
-	expect(t, "passkey page", get(t, op, "signup/passkey"), http.StatusOK, `id="create-passkey"`, `data-next="/t/system/account"`)
+	r := op.Post(t, "setup", "token", token, "name", "Olive Operator", "email", "Olive@Example.com")
+	apptest.ExpectRedirect(t, "redeem", r, "/t/system/signup/passkey")
+	expect(t, "passkey page", op.Get(t, "signup/passkey"), http.StatusOK, `id="create-passkey"`, `data-next="/t/system/account"`)
 	res := op.FinishRegister(t, op.BeginRegister(t, "Operator key", ""), nil)
 	if res.Status != 200 || !strings.Contains(string(res.Body), `"redirect":"/t/system/account"`) {
 		t.Fatalf("operator passkey: %d %s", res.Status, res.Body)
 	}
-	expect(t, "operator account", get(t, op, "account"), http.StatusOK, "Olive Operator", "olive@example.com", "Not verified",
+	expect(t, "operator account", op.Get(t, "account"), http.StatusOK, "Olive Operator", "olive@example.com", "Not verified",
 		`id="verify-`)
 
 	ops, err := s.App.Users.List(ctx, tenant.System, store.UserQuery{Role: user.RoleOperator})
 	if err != nil || len(ops) != 1 || !slices.Equal(ops[0].Roles, []string{user.RoleOperator}) {
 		t.Fatalf("operators: %+v, %v", ops, err)
 	}
-	if len(events(t, s, tenant.System, audit.OperatorSetupUsed)) != 1 {
+	if len(s.Events(t, tenant.System, audit.OperatorSetupUsed)) != 1 {
 		t.Fatal("setup link use not audited")
 	}
 
 	// The link is spent: the page and the form both say so, in any browser.
 	other := s.NewPerson(tenant.System)
-	expect(t, "second visit", get(t, other, u.RequestURI()), http.StatusGone, "This setup link no longer works")
-	expect(t, "second use", post(t, other, "setup", "token", token, "name", "Mallory", "email", "m@example.com"),
+	expect(t, "second visit", other.Get(t, u.RequestURI()), http.StatusGone, "This setup link no longer works")
+	expect(t, "second use", other.Post(t, "setup", "token", token, "name", "Mallory", "email", "m@example.com"),
 		http.StatusGone, "This setup link no longer works")
-	expect(t, "no token", get(t, other, "setup"), http.StatusGone, "This setup link no longer works")
+	expect(t, "no token", other.Get(t, "setup"), http.StatusGone, "This setup link no longer works")
 	if link, _ := s.App.SetupLink(ctx); link != "" {
 		t.Fatal("a new setup link was issued although an operator exists")
 	}
@@ -74,6 +74,6 @@ func TestOperatorSetupRefusedOnceAnOperatorExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := s.NewPerson(tenant.System)
-	expect(t, "redeem", post(t, op, "setup", "token", u.Query().Get("token"), "name", "Late", "email", "late@example.com"),
+	expect(t, "redeem", op.Post(t, "setup", "token", u.Query().Get("token"), "name", "Late", "email", "late@example.com"),
 		http.StatusGone, "This setup link no longer works")
 }

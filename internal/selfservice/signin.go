@@ -1,7 +1,6 @@
 package selfservice
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,7 +144,7 @@ func (h *Handlers) signInEmail(w http.ResponseWriter, r *http.Request) {
 		now := h.Now()
 		req := otp.IssueRequest{TenantID: t.ID, Purpose: otp.PurposeSignIn, Subject: addr, IP: c.IP,
 			Policy: p.Throttles, Meta: meta(r, "", "")}
-		_, usable, err := signInUser(ctx, tx, t.ID, addr)
+		_, usable, err := user.ByVerifiedEmail(ctx, tx, t.ID, addr)
 		if err != nil {
 			return err
 		}
@@ -179,31 +178,6 @@ func (h *Handlers) signInCodeView(r *http.Request, next, addr, problem string) c
 	f := h.frame(r, next)
 	return codePage{frame: f, Title: "Check your email", Lead: fmt.Sprintf(signInCodeLead, addr),
 		Action: f.Base + "/signin/code", Email: addr, Error: problem, AgainURL: withNext(f.Base+"/signin", next)}
-}
-
-// signInUser finds the active account whose verified address addr is. usable is false
-// for an unknown address, an unverified one, and a locked or disabled account: none
-// of them may sign in by code, and the caller treats them all alike.
-func signInUser(ctx context.Context, tx store.Tx, tenantID, addr string) (*store.User, bool, error) {
-	u, err := tx.FindUserByIdentifier(ctx, tenantID, store.IdentEmail, addr)
-	if errors.Is(err, store.ErrNotFound) {
-		// Read as much as for a known address, so that the answer takes as long.
-		_, err = tx.ListIdentifiers(ctx, tenantID, "")
-		return nil, false, err
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	ids, err := tx.ListIdentifiers(ctx, tenantID, u.ID)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, id := range ids {
-		if id.Kind == store.IdentEmail && id.Value == addr {
-			return u, id.Verified && u.Status == store.UserActive, nil
-		}
-	}
-	return u, false, nil
 }
 
 // signInCode checks a sign-in code and starts a single-factor session, then shows the
@@ -247,7 +221,7 @@ func (h *Handlers) signInCode(w http.ResponseWriter, r *http.Request) {
 	var token string
 	var sess *store.Session
 	err = h.Store.InTx(ctx, func(tx store.Tx) error {
-		u, usable, err := signInUser(ctx, tx, t.ID, addr)
+		u, usable, err := user.ByVerifiedEmail(ctx, tx, t.ID, addr)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ var scriptTag = regexp.MustCompile(`(?s)<script\b([^>]*)>(.*?)</script>`)
 func TestSignInPageOffersPasskeyAutofillWithoutInlineScript(t *testing.T) {
 	s := apptest.Start(t)
 	p := s.NewPerson("default")
-	r := get(t, p, "signin?next=/t/default/account")
+	r := p.Get(t, "signin?next=/t/default/account")
 	expect(t, "sign-in page", r, http.StatusOK,
 		`autocomplete="username webauthn"`, `id="identifier"`, `id="passkey-signin"`, "Sign in with a passkey",
 		`id="passkey-status"`, `aria-live="polite"`, `data-passkey-api="/t/default/api/passkey"`,
@@ -40,15 +40,18 @@ func TestSignInPageOffersPasskeyAutofillWithoutInlineScript(t *testing.T) {
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("CSP %q", csp)
 	}
-	// Email-code sign-in is off by default: no form, no route, no recovery link while
-	// no recovery page exists.
-	for _, absent := range []string{"signin/email", "Email me a code", "/recover"} {
+	// Email-code sign-in is off by default: no form, no route. Self-service recovery
+	// is on by default, and its page exists, so the page links to it.
+	for _, absent := range []string{"signin/email", "Email me a code"} {
 		if strings.Contains(string(r.Body), absent) {
 			t.Fatalf("default sign-in page shows %q", absent)
 		}
 	}
-	expect(t, "email code when off", post(t, p, "signin/email", "email", "a@example.com"), http.StatusNotFound)
-	expect(t, "code check when off", post(t, p, "signin/code", "email", "a@example.com", "code", "12345678"), http.StatusNotFound)
+	if !strings.Contains(string(r.Body), `id="recover-link" href="/t/default/recover`) {
+		t.Fatal("default sign-in page has no link to account recovery")
+	}
+	expect(t, "email code when off", p.Post(t, "signin/email", "email", "a@example.com"), http.StatusNotFound)
+	expect(t, "code check when off", p.Post(t, "signin/code", "email", "a@example.com", "code", "12345678"), http.StatusNotFound)
 
 	// The module and the stylesheet are served from their hashed URLs.
 	for name, ctype := range map[string]string{"passkey.js": "javascript", "selfservice.css": "text/css"} {
@@ -56,53 +59,53 @@ func TestSignInPageOffersPasskeyAutofillWithoutInlineScript(t *testing.T) {
 		if ref == "" {
 			t.Fatalf("page does not reference %s", name)
 		}
-		a := get(t, p, ref)
+		a := p.Get(t, ref)
 		if a.Status != 200 || !strings.Contains(a.Header.Get("Content-Type"), ctype) || len(a.Body) == 0 {
 			t.Fatalf("GET %s: %d %s", ref, a.Status, a.Header.Get("Content-Type"))
 		}
 	}
 	// A foreign next is dropped.
-	if r := get(t, p, "signin?next=https://evil.example/"); strings.Contains(string(r.Body), "evil") {
+	if r := p.Get(t, "signin?next=https://evil.example/"); strings.Contains(string(r.Body), "evil") {
 		t.Fatal("foreign next echoed on the sign-in page")
 	}
-	expect(t, "unknown tenant", get(t, p, "/t/nope/signin"), http.StatusNotFound, "We could not find that page.")
+	expect(t, "unknown tenant", p.Get(t, "/t/nope/signin"), http.StatusNotFound, "We could not find that page.")
 }
 
 func TestSignInWithAPasskeyGoesToNext(t *testing.T) {
 	s := apptest.Start(t)
 	p := s.NewPerson("default")
 	p.SignUp(t, "Pat")
-	expectRedirect(t, "sign out", post(t, p, "signout"), "/t/default/signin")
+	apptest.ExpectRedirect(t, "sign out", p.Post(t, "signout"), "/t/default/signin")
 	r := p.Do(t, "POST", "api/passkey/login/finish?next=/t/default/account%3Fdone%3Dstepped-up", p.Assert(t, p.BeginLogin(t), nil))
 	if r.Status != 200 || !strings.Contains(string(r.Body), `"redirect":"/t/default/account?done=stepped-up"`) {
 		t.Fatalf("passkey sign-in: %d %s", r.Status, r.Body)
 	}
-	expect(t, "account", get(t, p, "account?done=stepped-up"), http.StatusOK, "Thanks, you confirmed it is you.", "Signed in with a passkey")
+	expect(t, "account", p.Get(t, "account?done=stepped-up"), http.StatusOK, "Thanks, you confirmed it is you.", "Signed in with a passkey")
 }
 
 func TestEmailCodeSignInThenNudgeCreatesPasskey(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
-	u := mustUser(t, s, "default", "known@example.com")
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
+	u := s.NewUser(t, "default", "known@example.com")
 	p := s.NewPerson("default")
 
-	expect(t, "sign-in page", get(t, p, "signin"), http.StatusOK, `action="/t/default/signin/email"`, `id="email-code"`,
+	expect(t, "sign-in page", p.Get(t, "signin"), http.StatusOK, `action="/t/default/signin/email"`, `id="email-code"`,
 		`autocomplete="username webauthn"`)
-	expect(t, "send code", post(t, p, "signin/email", "email", "Known@Example.com", "next", "/t/default/account"),
+	expect(t, "send code", p.Post(t, "signin/email", "email", "Known@Example.com", "next", "/t/default/account"),
 		http.StatusOK, "If an account uses known@example.com, we sent it a code.", `value="/t/default/account"`)
-	expect(t, "wrong code", post(t, p, "signin/code", "email", "known@example.com", "code", "11111111"),
+	expect(t, "wrong code", p.Post(t, "signin/code", "email", "known@example.com", "code", "11111111"),
 		http.StatusBadRequest, "That code is not right or has expired.")
-	r := post(t, p, "signin/code", "email", "known@example.com", "code", codeFor(t, s, "known@example.com"), "next", "/t/default/account")
-	expectRedirect(t, "code accepted", r, "/t/default/nudge?next=%2Ft%2Fdefault%2Faccount")
-	sess := sessionOf(t, p)
+	r := p.Post(t, "signin/code", "email", "known@example.com", "code", codeFor(t, s, "known@example.com"), "next", "/t/default/account")
+	apptest.ExpectRedirect(t, "code accepted", r, "/t/default/nudge?next=%2Ft%2Fdefault%2Faccount")
+	sess := p.Session(t)
 	if sess.UserID != u.ID || sess.ACR != session.ACRSingleFactor || len(sess.AMR) != 1 || sess.AMR[0] != session.AMROTP {
 		t.Fatalf("session %+v, want the user's, sfa, [otp]", sess)
 	}
-	if evs := events(t, s, "default", audit.SignInSucceeded); len(evs) != 1 || !strings.Contains(string(evs[0].Details), "email_code") {
+	if evs := s.Events(t, "default", audit.SignInSucceeded); len(evs) != 1 || !strings.Contains(string(evs[0].Details), "email_code") {
 		t.Fatalf("sign-in audit: %+v", evs)
 	}
 
-	nudge := get(t, p, "nudge?next=/t/default/account")
+	nudge := p.Get(t, "nudge?next=/t/default/account")
 	expect(t, "nudge", nudge, http.StatusOK, "Sign in faster", `id="create-passkey"`, `id="skip-nudge"`, `id="signout"`,
 		"You can skip this 3 more times.", `data-next="/t/default/account"`)
 	if strings.Contains(string(nudge.Body), `id="nudge-email"`) {
@@ -115,52 +118,52 @@ func TestEmailCodeSignInThenNudgeCreatesPasskey(t *testing.T) {
 	if res.Status != 200 || !strings.Contains(string(res.Body), `"provisional":true`) {
 		t.Fatalf("create passkey from the nudge: %d %s", res.Status, res.Body)
 	}
-	expectRedirect(t, "nudge after a passkey exists", post(t, p, "nudge", "next", "/t/default/account"), "/t/default/account")
-	expect(t, "account", get(t, p, "account"), http.StatusOK, "Phone", "Provisional", `id="hold-notice"`, "Signed in with an email code")
+	apptest.ExpectRedirect(t, "nudge after a passkey exists", p.Post(t, "nudge", "next", "/t/default/account"), "/t/default/account")
+	expect(t, "account", p.Get(t, "account"), http.StatusOK, "Phone", "Provisional", `id="hold-notice"`, "Signed in with an email code")
 	// Next time the passkey signs in with no nudge; during the hold its sessions are
 	// provisional, not phishing-resistant.
 	q := p.OtherBrowser()
 	q.SignIn(t)
-	if s := sessionOf(t, q); session.PhishingResistant(s) || s.Flow != session.FlowProvisional {
+	if s := q.Session(t); session.PhishingResistant(s) || s.Flow != session.FlowProvisional {
 		t.Fatalf("passkey session during the hold: flow=%s acr=%s", s.Flow, s.ACR)
 	}
-	expectRedirect(t, "nudge after passkey sign-in", get(t, q, "nudge"), "/t/default/account")
+	apptest.ExpectRedirect(t, "nudge after passkey sign-in", q.Get(t, "nudge"), "/t/default/account")
 }
 
 func TestNudgeSkipsAreCountedAndRunOut(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", func(p *tenant.Policy) {
+	s.SetPolicy(t, "default", func(p *tenant.Policy) {
 		enableEmailCodeSignIn(p)
 		p.Sessions.NudgeSkips = 2
 	})
-	u := mustUser(t, s, "default", "skipper@example.com")
+	u := s.NewUser(t, "default", "skipper@example.com")
 	p := s.NewPerson("default")
 	signInByCode(t, p, "skipper@example.com")
 
 	for i := 1; i <= 2; i++ {
-		expectRedirect(t, "skip", post(t, p, "nudge"), "/t/default/account")
-		if got, _ := getUser(t, s, "default", u.ID); got.NudgeSkips != i {
+		apptest.ExpectRedirect(t, "skip", p.Post(t, "nudge"), "/t/default/account")
+		if got, _ := s.User(t, "default", u.ID); got.NudgeSkips != i {
 			t.Fatalf("after %d skips the count is %d", i, got.NudgeSkips)
 		}
 	}
-	if evs := events(t, s, "default", audit.NudgeSkipped); len(evs) != 2 {
+	if evs := s.Events(t, "default", audit.NudgeSkipped); len(evs) != 2 {
 		t.Fatalf("%d nudge.skipped events, want 2", len(evs))
 	}
-	r := post(t, p, "nudge")
+	r := p.Post(t, "nudge")
 	expect(t, "third skip", r, http.StatusForbidden, "You have skipped this step as often as allowed.", `id="create-passkey"`, `id="signout"`)
-	if got, _ := getUser(t, s, "default", u.ID); got.NudgeSkips != 2 {
+	if got, _ := s.User(t, "default", u.ID); got.NudgeSkips != 2 {
 		t.Fatalf("a refused skip was counted: %d", got.NudgeSkips)
 	}
-	page := get(t, p, "nudge")
+	page := p.Get(t, "nudge")
 	expect(t, "nudge after the last skip", page, http.StatusOK, "To continue, create a passkey.", `id="passkey-required"`)
 	if strings.Contains(string(page.Body), `id="skip-nudge"`) {
 		t.Fatal("skip still offered")
 	}
 	// The account page is closed until a passkey exists, but signing out always works.
-	expectRedirect(t, "account while a passkey is required", get(t, p, "account"), "/t/default/nudge")
-	expectRedirect(t, "account change while a passkey is required", post(t, p, "account/sessions/revoke-others"), "/t/default/nudge")
-	before := sessionOf(t, p)
-	expectRedirect(t, "sign out", post(t, p, "signout"), "/t/default/signin")
+	apptest.ExpectRedirect(t, "account while a passkey is required", p.Get(t, "account"), "/t/default/nudge")
+	apptest.ExpectRedirect(t, "account change while a passkey is required", p.Post(t, "account/sessions/revoke-others"), "/t/default/nudge")
+	before := p.Session(t)
+	apptest.ExpectRedirect(t, "sign out", p.Post(t, "signout"), "/t/default/signin")
 	if r := p.Do(t, "GET", "api/passkey/credentials", nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("after sign-out the session still works: %d", r.Status)
 	}
@@ -179,12 +182,12 @@ func TestNudgeSkipsAreCountedAndRunOut(t *testing.T) {
 func TestNudgeAfterTooLongAsksToSignInAgain(t *testing.T) {
 	clock := &apptest.Clock{}
 	s := apptest.Start(t, apptest.WithClock(clock))
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
-	mustUser(t, s, "default", "slow@example.com")
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
+	s.NewUser(t, "default", "slow@example.com")
 	p := s.NewPerson("default")
 	signInByCode(t, p, "slow@example.com")
 	clock.Advance(6 * 60e9)
-	expect(t, "stale nudge", get(t, p, "nudge"), http.StatusOK, `id="sign-in-again"`, "Sign in again to create one.")
+	expect(t, "stale nudge", p.Get(t, "nudge"), http.StatusOK, `id="sign-in-again"`, "Sign in again to create one.")
 	if r := p.AddPasskey(t, ""); r.Status != http.StatusForbidden || r.ErrorCode() != "step_up_required" {
 		t.Fatalf("stale email-code session added a passkey: %d %s", r.Status, r.Body)
 	}
@@ -192,15 +195,15 @@ func TestNudgeAfterTooLongAsksToSignInAgain(t *testing.T) {
 
 func TestEmailCodeSignInRefusesUnusableAccounts(t *testing.T) {
 	s := apptest.Start(t)
-	setPolicy(t, s, "default", enableEmailCodeSignIn)
-	u := mustUser(t, s, "default", "locked@example.com")
+	s.SetPolicy(t, "default", enableEmailCodeSignIn)
+	u := s.NewUser(t, "default", "locked@example.com")
 	if _, err := s.App.Users.SetStatus(context.Background(), "default", u.ID, store.UserLocked, "test", audit.System()); err != nil {
 		t.Fatal(err)
 	}
 	p := s.NewPerson("default")
-	expect(t, "send code", post(t, p, "signin/email", "email", "locked@example.com"), http.StatusOK, "If an account uses locked@example.com")
-	ms := mails(t, s, "locked@example.com")
-	if len(ms) != 1 || codePattern.MatchString(ms[0].Body) {
+	expect(t, "send code", p.Post(t, "signin/email", "email", "locked@example.com"), http.StatusOK, "If an account uses locked@example.com")
+	ms := s.Mails(t, "locked@example.com")
+	if len(ms) != 1 || hasCode(ms[0].Body) {
 		t.Fatalf("a locked account was sent a code: %+v", ms)
 	}
 }

@@ -37,6 +37,15 @@ const maxRepeatedFields = 8
 // and returns false.
 func (h *Handlers) confirmed(w http.ResponseWriter, r *http.Request, s *store.Session, st accountState, p tenant.Policy, what string) bool {
 	now := h.Now()
+	if s.Flow == session.FlowProvisional && st.user.HoldUntil.After(now) {
+		// Confirming with the provisional passkey would not help: explain the hold.
+		h.render(w, r, http.StatusForbidden, "message", messagePage{frame: h.frame(r, ""),
+			Title: "Your account is on hold",
+			Message: "Your account was recovered recently, so until " + formatTime(st.user.HoldUntil) + " this session cannot " + what +
+				". The hold gives you time to notice if someone else recovered it. Sign in with a passkey you had before the recovery, wait for the hold to end, or ask an administrator to end it early.",
+			LinkText: "Back to your account", LinkURL: "/t/" + tenantOf(r).ID + "/account"})
+		return false
+	}
 	if passkey.RequireStepUp(s, p, now) == nil {
 		return true
 	}

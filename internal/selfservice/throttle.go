@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/otp"
 )
 
@@ -22,7 +23,7 @@ type messagePage struct {
 // retryIn says when to try again: "Try again in 3 minutes." Rounded up, because a
 // person told "0 minutes" would try at once and fail again.
 func retryIn(d time.Duration) string {
-	return "Try again in " + minutes(d) + "."
+	return "Try again in " + notify.Minutes(d) + "."
 }
 
 // throttled renders the page for a reached limit when err is an otp.ThrottledError

@@ -68,6 +68,9 @@ type New struct {
 	Network    string
 	UserAgent  string
 	Restricted bool
+	// CredentialID is the credential (store id) that authenticated the session, so
+	// removing that credential can sign the session out.
+	CredentialID string
 	// Policy, when the caller already read it in this transaction, saves reading the
 	// tenant's session lifetimes again.
 	Policy *tenant.Policy
@@ -93,7 +96,7 @@ func (m *Manager) Create(ctx context.Context, tx store.Tx, n New) (string, *stor
 		ID: secret.ID(), TokenHash: secret.Hash(token), TenantID: n.TenantID, UserID: n.UserID,
 		CreatedAt: now, LastSeenAt: now, IdleExpiresAt: now.Add(p.Sessions.Idle.D()), ExpiresAt: now.Add(p.Sessions.Absolute.D()),
 		AuthTime: now, AMR: slices.Clone(n.AMR), ACR: n.ACR, Flow: n.Flow, IP: n.IP, Network: n.Network,
-		UserAgent: truncate(n.UserAgent, 512), Restricted: n.Restricted,
+		UserAgent: truncate(n.UserAgent, 512), Restricted: n.Restricted, CredentialID: n.CredentialID,
 	}
 	if err := tx.CreateSession(ctx, s); err != nil {
 		return "", nil, err

@@ -86,8 +86,11 @@ type Session struct {
 	Network       string
 	UserAgent     string
 	Restricted    bool
-	RevokedAt     time.Time // zero while live
-	RevokeReason  string
+	// CredentialID is the credential (store id) that signed the session in or last
+	// confirmed it; empty for sessions no credential of the account authenticated.
+	CredentialID string
+	RevokedAt    time.Time // zero while live
+	RevokeReason string
 }
 
 // Artifact is a single-use secret stored only as a hash.

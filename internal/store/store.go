@@ -52,6 +52,9 @@ type Tx interface {
 	KeyTx
 	ClientTx
 	TokenTx
+	RecoveryTx
+	HousekeepingTx
+	DeviceTx
 }
 
 // TenantTx reads and writes tenants and their versioned policy documents.
@@ -106,6 +109,10 @@ type SessionTx interface {
 	// RevokeUserSessions revokes every live session of a user except exceptID (may be
 	// empty) and returns how many it revoked.
 	RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID string, at time.Time, reason string) (int, error)
+	// RevokeCredentialSessions revokes every live session of the user whose
+	// CredentialID is credentialID, except exceptID, and every live grant authorized
+	// from one of them; it returns how many sessions and grants it revoked.
+	RevokeCredentialSessions(ctx context.Context, tenantID, userID, credentialID, exceptID string, at time.Time, reason string) (sessions, grants int, err error)
 	// ListUserSessions returns the user's sessions that are neither revoked nor expired
 	// (absolutely or by idleness) at now, most recently seen first.
 	ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]Session, error)

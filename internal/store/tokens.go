@@ -22,7 +22,10 @@ type Grant struct {
 	// replayed code can find and revoke what it already produced.
 	CodeHash string
 	// DPoPJKT binds the family to a DPoP key thumbprint (RFC 9449); empty: unbound.
-	DPoPJKT      string
+	DPoPJKT string
+	// AuthFlow names how the user authorized the family when it was not an ordinary
+	// sign-in ("device_code"), so such families can be told apart and revoked as a unit.
+	AuthFlow     string
 	CreatedAt    time.Time
 	ExpiresAt    time.Time // the family's absolute end; refreshes never go beyond it
 	RevokedAt    time.Time // zero while live

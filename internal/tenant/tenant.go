@@ -68,7 +68,7 @@ func createTenant(ctx context.Context, tx store.Tx, now time.Time, t *store.Tena
 	}); err != nil {
 		return err
 	}
-	_, err := putPolicy(ctx, tx, now, t.ID, DefaultPolicy(), m)
+	_, err := putPolicy(ctx, tx, now, t.ID, DefaultPolicy(), m, nil)
 	return err
 }
 
@@ -159,7 +159,7 @@ func CurrentPolicy(ctx context.Context, tx store.Tx, tenantID string) (Policy, e
 }
 
 // SetPolicy validates p and stores it as the tenant's next policy version, auditing
-// the change with the previous and new version numbers.
+// the change with the previous and new version numbers and ReviewPolicy's warnings.
 func (s *Service) SetPolicy(ctx context.Context, tenantID string, p Policy, m audit.Meta) (Policy, error) {
 	if err := p.Validate(); err != nil {
 		return Policy{}, fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -168,14 +168,20 @@ func (s *Service) SetPolicy(ctx context.Context, tenantID string, p Policy, m au
 		if _, err := tx.GetTenant(ctx, tenantID); err != nil {
 			return fmt.Errorf("tenant %q: %w", tenantID, err)
 		}
-		v, err := putPolicy(ctx, tx, s.Now(), tenantID, p, m)
+		prev, err := CurrentPolicy(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		v, err := putPolicy(ctx, tx, s.Now(), tenantID, p, m, ReviewPolicy(prev, p))
 		p.Version = v
 		return err
 	})
 	return p, err
 }
 
-func putPolicy(ctx context.Context, tx store.Tx, now time.Time, tenantID string, p Policy, m audit.Meta) (int, error) {
+// putPolicy stores p as the tenant's next version and audits it with the warnings
+// ReviewPolicy found, raising the event's severity when there are any.
+func putPolicy(ctx context.Context, tx store.Tx, now time.Time, tenantID string, p Policy, m audit.Meta, warnings []string) (int, error) {
 	p.Version = 0
 	doc, err := json.Marshal(p)
 	if err != nil {
@@ -185,9 +191,14 @@ func putPolicy(ctx context.Context, tx store.Tx, now time.Time, tenantID string,
 	if err := tx.PutPolicy(ctx, sp); err != nil {
 		return 0, err
 	}
+	details := map[string]any{"version": sp.Version, "previous_version": sp.Version - 1}
+	severity := audit.Info
+	if len(warnings) > 0 {
+		details["warnings"], severity = warnings, audit.Medium
+	}
 	err = audit.Record(ctx, tx, now, m, audit.Entry{
 		Type: audit.PolicyChanged, TenantID: tenantID, TargetType: "policy", TargetID: tenantID,
-		Details: map[string]int{"version": sp.Version, "previous_version": sp.Version - 1},
+		Severity: severity, Details: details,
 	})
 	return sp.Version, err
 }

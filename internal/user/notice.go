@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/notify"
 	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/useragent"
 )
 
 // Notice is a security notification about a change to an account.
@@ -44,7 +45,9 @@ func NotifyVerifiedEmails(ctx context.Context, tx store.Tx, tenantID, userID str
 		where = "an unknown address"
 	}
 	if n.UserAgent != "" {
-		where += " (" + truncateUA(n.UserAgent) + ")"
+		// Described in our own words: the header is the requester's to choose, and
+		// a notice must not carry their text to the account's owner.
+		where += " (" + useragent.Describe(n.UserAgent) + ")"
 	}
 	body := fmt.Sprintf("%s\n\nWhen: %s\nFrom: %s\n\nIf this was you, there is nothing to do.\n"+
 		"If it was not you, sign in and review your passkeys and sessions at once, or contact your administrator.\n",
@@ -55,11 +58,4 @@ func NotifyVerifiedEmails(ctx context.Context, tx store.Tx, tenantID, userID str
 		}
 	}
 	return len(to), nil
-}
-
-func truncateUA(ua string) string {
-	if len(ua) > 120 {
-		return ua[:120] + "…"
-	}
-	return ua
 }

@@ -69,32 +69,53 @@ func (r *Response) ErrorCode() string {
 // ("api/passkey/login/begin") or an absolute path ("/healthz").
 func (p *Person) Do(t testing.TB, method, path string, body any) *Response {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
+	rd := JSONBody(t, body)
+	if rd == nil {
+		return p.exchange(t, method, path, nil, "")
+	}
+	return p.exchange(t, method, path, rd, "application/json")
+}
+
+// JSONBody is a request body for v: nil for nil, a string or []byte as it is, and
+// anything else encoded as JSON.
+func JSONBody(t testing.TB, v any) io.Reader {
+	t.Helper()
+	switch b := v.(type) {
 	case nil:
+		return nil
 	case []byte:
-		rd = bytes.NewReader(b)
+		return bytes.NewReader(b)
 	case string:
-		rd = strings.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(j)
+		return strings.NewReader(b)
 	}
-	if !strings.HasPrefix(path, "/") {
-		path = "/t/" + p.Tenant + "/" + path
-	}
-	req, err := http.NewRequest(method, p.S.URL+path, rd)
+	j, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+	return bytes.NewReader(j)
+}
+
+// exchange sends one request from the person's browser and reads the whole answer.
+func (p *Person) exchange(t testing.TB, method, path string, body io.Reader, contentType string) *Response {
+	t.Helper()
+	if !strings.HasPrefix(path, "/") {
+		path = "/t/" + p.Tenant + "/" + path
+	}
+	req, err := http.NewRequest(method, p.S.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) gatehouse-test")
-	resp, err := p.Client.Do(req)
+	return RoundTrip(t, p.Client, req)
+}
+
+// RoundTrip sends req with c and reads the whole answer.
+func RoundTrip(t testing.TB, c *http.Client, req *http.Request) *Response {
+	t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

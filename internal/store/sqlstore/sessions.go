@@ -8,14 +8,14 @@ import (
 )
 
 const sessionCols = `id, token_hash, tenant_id, user_id, created_at, last_seen_at, idle_expires_at, expires_at,
-	auth_time, amr, acr, flow, ip, network, user_agent, restricted, revoked_at, revoke_reason`
+	auth_time, amr, acr, flow, ip, network, user_agent, restricted, revoked_at, revoke_reason, credential_id`
 
 func scanSession(s scanner) (*store.Session, error) {
 	var se store.Session
 	var created, seen, idle, exp, auth, revoked int64
 	var amr string
 	err := s.Scan(&se.ID, &se.TokenHash, &se.TenantID, &se.UserID, &created, &seen, &idle, &exp,
-		&auth, &amr, &se.ACR, &se.Flow, &se.IP, &se.Network, &se.UserAgent, &se.Restricted, &revoked, &se.RevokeReason)
+		&auth, &amr, &se.ACR, &se.Flow, &se.IP, &se.Network, &se.UserAgent, &se.Restricted, &revoked, &se.RevokeReason, &se.CredentialID)
 	if err != nil {
 		return nil, err
 	}
@@ -27,10 +27,10 @@ func scanSession(s scanner) (*store.Session, error) {
 }
 
 func (t *tx) CreateSession(ctx context.Context, s *store.Session) error {
-	return t.insertUnique(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return t.insertUnique(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, s.TokenHash, s.TenantID, s.UserID, micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.IdleExpiresAt),
 		micros(s.ExpiresAt), micros(s.AuthTime), joinList(s.AMR), s.ACR, s.Flow, s.IP, s.Network, s.UserAgent,
-		s.Restricted, micros(s.RevokedAt), s.RevokeReason)
+		s.Restricted, micros(s.RevokedAt), s.RevokeReason, s.CredentialID)
 }
 
 func (t *tx) GetSessionByTokenHash(ctx context.Context, hash string) (*store.Session, error) {
@@ -49,9 +49,9 @@ func (t *tx) TouchSession(ctx context.Context, id string, seen, idleExpires time
 }
 
 func (t *tx) UpdateSessionAuth(ctx context.Context, s *store.Session) error {
-	return affected(t.exec(ctx, `UPDATE sessions SET auth_time = ?, amr = ?, acr = ?, flow = ?, restricted = ?
+	return affected(t.exec(ctx, `UPDATE sessions SET auth_time = ?, amr = ?, acr = ?, flow = ?, restricted = ?, credential_id = ?
 		WHERE tenant_id = ? AND id = ? AND revoked_at = 0`,
-		micros(s.AuthTime), joinList(s.AMR), s.ACR, s.Flow, s.Restricted, s.TenantID, s.ID))
+		micros(s.AuthTime), joinList(s.AMR), s.ACR, s.Flow, s.Restricted, s.CredentialID, s.TenantID, s.ID))
 }
 
 func (t *tx) RevokeSession(ctx context.Context, tenantID, id string, at time.Time, reason string) error {
@@ -67,6 +67,32 @@ func (t *tx) RevokeUserSessions(ctx context.Context, tenantID, userID, exceptID 
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+func (t *tx) RevokeCredentialSessions(ctx context.Context, tenantID, userID, credentialID, exceptID string, at time.Time, reason string) (int, int, error) {
+	if credentialID == "" {
+		return 0, 0, nil
+	}
+	// Grants first, while the sessions they came from are still recognisably live.
+	res, err := t.exec(ctx, `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ?
+		WHERE tenant_id = ? AND user_id = ? AND revoked_at = 0 AND session_id IN (
+			SELECT id FROM sessions WHERE tenant_id = ? AND user_id = ? AND credential_id = ? AND id <> ? AND revoked_at = 0)`,
+		micros(at), reason, tenantID, userID, tenantID, userID, credentialID, exceptID)
+	if err != nil {
+		return 0, 0, err
+	}
+	grants, err := res.RowsAffected()
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err = t.exec(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		WHERE tenant_id = ? AND user_id = ? AND credential_id = ? AND id <> ? AND revoked_at = 0`,
+		micros(at), reason, tenantID, userID, credentialID, exceptID)
+	if err != nil {
+		return 0, 0, err
+	}
+	sessions, err := res.RowsAffected()
+	return int(sessions), int(grants), err
 }
 
 func (t *tx) ListUserSessions(ctx context.Context, tenantID, userID string, now time.Time) ([]store.Session, error) {

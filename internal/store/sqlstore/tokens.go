@@ -8,14 +8,14 @@ import (
 )
 
 const grantCols = `id, tenant_id, client_id, user_id, session_id, scope, auth_time, acr, amr, code_hash,
-	dpop_jkt, created_at, expires_at, revoked_at, revoke_reason`
+	dpop_jkt, created_at, expires_at, revoked_at, revoke_reason, auth_flow`
 
 func scanGrant(s scanner) (*store.Grant, error) {
 	var g store.Grant
 	var amr string
 	var authTime, created, expires, revoked int64
 	err := s.Scan(&g.ID, &g.TenantID, &g.ClientID, &g.UserID, &g.SessionID, &g.Scope, &authTime, &g.ACR, &amr,
-		&g.CodeHash, &g.DPoPJKT, &created, &expires, &revoked, &g.RevokeReason)
+		&g.CodeHash, &g.DPoPJKT, &created, &expires, &revoked, &g.RevokeReason, &g.AuthFlow)
 	if err != nil {
 		return nil, err
 	}
@@ -26,9 +26,9 @@ func scanGrant(s scanner) (*store.Grant, error) {
 
 func (t *tx) CreateGrant(ctx context.Context, g *store.Grant) error {
 	return t.insertUnique(ctx, `INSERT INTO oauth_grants (`+grantCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', ?)`,
 		g.ID, g.TenantID, g.ClientID, g.UserID, g.SessionID, g.Scope, micros(g.AuthTime), g.ACR, joinList(g.AMR),
-		g.CodeHash, g.DPoPJKT, micros(g.CreatedAt), micros(g.ExpiresAt))
+		g.CodeHash, g.DPoPJKT, micros(g.CreatedAt), micros(g.ExpiresAt), g.AuthFlow)
 }
 
 func (t *tx) GetGrant(ctx context.Context, tenantID, id string) (*store.Grant, error) {

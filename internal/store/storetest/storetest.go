@@ -45,6 +45,11 @@ func Run(t *testing.T, h Harness) {
 	t.Run("OAuth", func(t *testing.T) { testOAuth(t, h) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
+	t.Run("Device", func(t *testing.T) { testDevice(t, h) })
+	t.Run("Recovery", func(t *testing.T) { testRecovery(t, h) })
+	t.Run("RecoveryRace", func(t *testing.T) { testRecoveryRace(t, h) })
+	t.Run("Housekeeping", func(t *testing.T) { testHousekeeping(t, h) })
+	t.Run("CredentialSessions", func(t *testing.T) { testCredentialSessions(t, h) })
 }
 
 // t0 carries nanoseconds on purpose: backends keep microseconds, and the suite checks

@@ -1,0 +1,123 @@
+package device
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-id/gatehouse/internal/audit"
+	"github.com/gatehouse-id/gatehouse/internal/network"
+	"github.com/gatehouse-id/gatehouse/internal/store"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
+)
+
+// Who typed a user code, for the entry limits.
+type Typist struct {
+	TenantID  string
+	SessionID string
+	UserID    string
+	IP        netip.Addr
+}
+
+// counter is one limit on wrong user-code entries.
+type counter struct {
+	name   string // session, account or network, for the audit event
+	key    string
+	limit  int
+	window time.Duration
+}
+
+// counters are the three limits of RFC 8628 §5.1 as DESIGN.md sets them: wrong
+// entries per browser session and per account within a code lifetime (policy
+// throttles.device_code_entries, default 5), and a ceiling per address across all
+// codes and accounts within an hour (throttles.ip_attempts_per_hour). The address is
+// counted by its network (/24, /56), so an IPv6 guesser cannot rotate addresses.
+func counters(t Typist, p tenant.Policy) []counter {
+	life := p.Device.CodeLifetime.D()
+	out := []counter{
+		{name: "session", key: key("device:entries:session", t.TenantID, t.SessionID), limit: p.Throttles.DeviceCodeEntries, window: life},
+		{name: "account", key: key("device:entries:user", t.TenantID, t.UserID), limit: p.Throttles.DeviceCodeEntries, window: life},
+	}
+	if t.IP.IsValid() {
+		out = append(out, counter{name: "network", key: key("device:entries:ip", t.TenantID, network.Of(t.IP).String()),
+			limit: p.Throttles.IPAttemptsPerHour, window: time.Hour})
+	}
+	return out
+}
+
+// key joins length-prefixed parts, so no two tuples share a key whatever they hold.
+func key(kind string, parts ...string) string {
+	k := kind
+	for _, p := range parts {
+		k += ":" + strconv.Itoa(len(p)) + ":" + p
+	}
+	return k
+}
+
+// Locked reports whether the typist has used up a limit on wrong entries, and how
+// long until the window that holds it ends.
+func (s *Service) Locked(ctx context.Context, t Typist, p tenant.Policy) (time.Duration, bool, error) {
+	now := s.Now()
+	var wait time.Duration
+	err := s.Store.View(ctx, func(tx store.Tx) error {
+		for _, c := range counters(t, p) {
+			start := now.Truncate(c.window)
+			n, err := tx.CounterValue(ctx, c.key, start)
+			if err != nil {
+				return err
+			}
+			if n >= c.limit {
+				wait = max(wait, start.Add(c.window).Sub(now))
+			}
+		}
+		return nil
+	})
+	return wait, wait > 0, err
+}
+
+// EntryFailed counts a wrong user code against every limit and audits it; when the
+// entry used up a limit it audits the lock too and reports true.
+func (s *Service) EntryFailed(ctx context.Context, t Typist, p tenant.Policy, m audit.Meta) (bool, error) {
+	now := s.Now()
+	locked := false
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		locked = false
+		var hit []string
+		for _, c := range counters(t, p) {
+			start := now.Truncate(c.window)
+			n, err := tx.Hit(ctx, c.key, start, start.Add(c.window))
+			if err != nil {
+				return err
+			}
+			if n == c.limit {
+				hit = append(hit, c.name)
+			}
+			if n >= c.limit {
+				locked = true
+			}
+		}
+		if err := audit.Record(ctx, tx, now, m, audit.Entry{Type: EventCodeEntered, TenantID: t.TenantID,
+			TargetType: "user", TargetID: t.UserID, Result: audit.Failure, Severity: audit.Low}); err != nil {
+			return err
+		}
+		if len(hit) == 0 {
+			return nil
+		}
+		return audit.Record(ctx, tx, now, m, audit.Entry{Type: EventEntryLocked, TenantID: t.TenantID,
+			TargetType: "user", TargetID: t.UserID, Result: audit.Denied, Severity: audit.High,
+			Details: map[string]any{"limits": hit}})
+	})
+	if locked {
+		s.Metrics.decided("entry_locked")
+	}
+	return locked, err
+}
+
+// EntryOK audits a user code that matched a request.
+func (s *Service) EntryOK(ctx context.Context, d *store.DeviceRequest, userID string, m audit.Meta) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error {
+		return audit.Record(ctx, tx, s.Now(), m, audit.Entry{Type: EventCodeEntered, TenantID: d.TenantID,
+			TargetType: "user", TargetID: userID, Details: map[string]any{"client_id": d.ClientID, "status": d.Status}})
+	})
+}
