@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
+	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/store/sqlstore"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
@@ -30,8 +31,9 @@ func (ce *cmdEnv) serveCmd() *cobra.Command {
 			}
 			log := ce.logger(cfg)
 			// Libraries that log through the default logger (the OAuth engine) then
-			// write the same format to the same place as everything else.
-			slog.SetDefault(log)
+			// write the same format to the same place as everything else, less the
+			// engine's line per error answer (see oauth.EngineLogFilter).
+			slog.SetDefault(slog.New(oauth.EngineLogFilter(log.Handler())))
 			ctx := c.Context()
 			// Take the port before opening the database, so a port that is already in use
 			// fails at once instead of after migrating the schema and creating a key file.

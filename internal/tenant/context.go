@@ -32,7 +32,7 @@ func (s *Service) Resolve(notFound http.HandlerFunc, fail func(http.ResponseWrit
 				notFound(w, r)
 				return
 			}
-			t, err := s.Get(r.Context(), id)
+			t, err := s.lookup(r.Context(), id)
 			if errors.Is(err, store.ErrNotFound) {
 				notFound(w, r)
 				return

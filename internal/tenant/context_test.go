@@ -59,11 +59,29 @@ func TestResolve(t *testing.T) {
 	if failed != nil {
 		t.Errorf("fail called for a missing tenant: %v", failed)
 	}
-
-	// A store that cannot answer is an internal error, not "no such tenant".
-	db.Close()
+	// A miss is not remembered: a tenant created just after is found at once.
+	if _, err := svc.Create(ctx, "nope", "Created later", audit.System()); err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/nope/signin", nil))
+	if rec.Code != http.StatusOK || rec.Body.String() != "nope|Created later" {
+		t.Errorf("tenant created after a miss: %d %q", rec.Code, rec.Body)
+	}
+	if _, err := svc.Create(ctx, "beta", "Beta", audit.System()); err != nil {
+		t.Fatal(err)
+	}
+
+	// A store that cannot answer is an internal error, not "no such tenant" — and a
+	// tenant found a moment ago is still served from memory.
+	db.Close()
+	rec = httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/acme/signin", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("a tenant found a moment ago, with the store closed: %d", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/t/beta/signin", nil))
 	if rec.Code != http.StatusInternalServerError || failed == nil || errors.Is(failed, store.ErrNotFound) {
 		t.Errorf("with the store closed: %d, fail(%v); want 500 through fail", rec.Code, failed)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -34,7 +35,21 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 type Service struct {
 	Store store.Store
 	Now   func() time.Time
+
+	// known remembers tenants found by Resolve for a short while: every request under
+	// /t/{tenant} looks its tenant up, and tenants are never deleted or renamed.
+	known sync.Map // id → knownTenant
 }
+
+// knownTenant is a tenant Resolve found, and until when it may answer from memory.
+type knownTenant struct {
+	t     store.Tenant
+	until time.Time
+}
+
+// resolveMemory bounds how long Resolve trusts a tenant it found; it only matters
+// for fields an operator might one day change, since tenants are never deleted.
+const resolveMemory = 10 * time.Second
 
 // Create makes a tenant with the default policy, auditing both, in one transaction.
 func (s *Service) Create(ctx context.Context, id, displayName string, m audit.Meta) (*store.Tenant, error) {
@@ -107,6 +122,25 @@ func (s *Service) Get(ctx context.Context, id string) (*store.Tenant, error) {
 		return err
 	})
 	return t, err
+}
+
+// lookup is Get for request routing: it answers from memory for a few seconds after
+// a tenant was found. Unknown ids are never remembered, so a tenant created on
+// another node is found at once. It returns a copy the caller may keep.
+func (s *Service) lookup(ctx context.Context, id string) (*store.Tenant, error) {
+	now := time.Now()
+	if v, ok := s.known.Load(id); ok {
+		if k := v.(knownTenant); now.Before(k.until) {
+			t := k.t
+			return &t, nil
+		}
+	}
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.known.Store(id, knownTenant{t: *t, until: now.Add(resolveMemory)})
+	return t, nil
 }
 
 // List returns every tenant.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/oauth"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 )
 
@@ -97,6 +98,9 @@ func (c *Clock) Advance(d time.Duration) {
 	c.offset += d
 }
 
+// quietEngine installs, once per test binary, the default logger serve installs.
+var quietEngine sync.Once
+
 // Start opens a node on a fresh SQLite database in t.TempDir() and serves it on
 // 127.0.0.1 with a base URL of http://localhost:PORT; it stops when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
@@ -124,6 +128,10 @@ func Start(t testing.TB, opts ...Option) *Server {
 	cfg = st.Config
 	logs := &Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The OAuth engine logs through the default logger; filter it as serve does.
+	quietEngine.Do(func() {
+		slog.SetDefault(slog.New(oauth.EngineLogFilter(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))))
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, cfg, app.Options{Logger: logger, Now: st.Now})
 	if err != nil {
