@@ -123,6 +123,9 @@ func (h *Handlers) serve(rt route) http.Handler {
 				return
 			}
 			rq.Who = who
+			if who.Nonce != "" {
+				w.Header().Set("DPoP-Nonce", who.Nonce)
+			}
 		}
 		if strings.Contains(rt.path, "{tenant}") {
 			t, err := h.tenantFor(r, rq.Who)

@@ -29,6 +29,9 @@ type Principal struct {
 	Home string
 	// Session is the operator's browser session (nil for a client).
 	Session *store.Session
+	// Nonce, when set, is the DPoP server nonce to send with the answer, so a client
+	// whose token is DPoP-bound holds a fresh one for its next proof.
+	Nonce string
 }
 
 // Administers reports whether the principal may administer tenantID.
@@ -78,12 +81,14 @@ func (h *Handlers) tokenPrincipal(r *http.Request) (*Principal, error) {
 		return nil, err
 	}
 	insufficient := func(desc string) *Error {
-		return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Description: desc,
+		return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Description: desc, Nonce: a.Nonce,
 			Challenge: `Bearer realm="gatehouse", error="insufficient_scope", scope="` + client.AdminScope + `"`}
 	}
 	if a.User {
-		return nil, denied("this access token acts for a user; the admin API takes tokens a client obtained " +
+		e := denied("this access token acts for a user; the admin API takes tokens a client obtained " +
 			"for itself with the client_credentials grant and scope " + client.AdminScope)
+		e.Nonce = a.Nonce
+		return nil, e
 	}
 	if !slices.Contains(a.Scopes, client.AdminScope) {
 		return nil, insufficient("the access token lacks scope " + client.AdminScope)
@@ -92,7 +97,9 @@ func (h *Handlers) tokenPrincipal(r *http.Request) (*Principal, error) {
 	// its token expires.
 	c, err := h.Clients.Get(r.Context(), a.TenantID, a.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, unauthenticated("the client this access token was issued to no longer exists")
+		e := unauthenticated("the client this access token was issued to no longer exists")
+		e.Nonce = a.Nonce
+		return nil, e
 	}
 	if err != nil {
 		return nil, err
@@ -100,7 +107,7 @@ func (h *Handlers) tokenPrincipal(r *http.Request) (*Principal, error) {
 	if !slices.Contains(c.Scopes, client.AdminScope) || !client.AllowsGrant(c, client.GrantClientCredentials) {
 		return nil, insufficient("the client this access token was issued to is no longer allowed scope " + client.AdminScope)
 	}
-	return &Principal{ActorType: audit.ActorClient, ActorID: c.ID, Home: a.TenantID}, nil
+	return &Principal{ActorType: audit.ActorClient, ActorID: c.ID, Home: a.TenantID, Nonce: a.Nonce}, nil
 }
 
 // unsafeMethod reports whether a request may change something.
@@ -150,12 +157,14 @@ func (h *Handlers) sessionPrincipal(r *http.Request) (*Principal, error) {
 	switch {
 	case u.Status != store.UserActive:
 		return nil, denied("this account is %s", u.Status)
-	case now.Before(u.HoldUntil) || s.Flow == session.FlowProvisional:
-		until := "its recovery hold ends"
-		if now.Before(u.HoldUntil) {
-			until = u.HoldUntil.UTC().Format(time.RFC3339)
-		}
-		return nil, denied("this account is on a recovery hold until %s: admin features are unavailable until then", until)
+	case now.Before(u.HoldUntil):
+		return nil, denied("this account is on a recovery hold until %s: admin features are unavailable until then",
+			u.HoldUntil.UTC().Format(time.RFC3339))
+	case s.Flow == session.FlowProvisional:
+		// The hold is over, but this session still only proves a passkey that whoever
+		// recovered the account added; signing in again proves one the owner trusts now.
+		return nil, denied("this session was signed in with a passkey added during a recovery hold: " +
+			"sign in again with a passkey (any of the account's passkeys, now that the hold is over)")
 	case !user.Privileged(u):
 		return nil, denied("this account has no operator or admin role")
 	case !session.PhishingResistant(s):

@@ -163,7 +163,11 @@ func TestDPoPBoundToken(t *testing.T) {
 	target := s.URL + api + "/tenants"
 
 	c := &caller{s: s, http: s.Client, auth: "DPoP " + tok}
-	expect(t, "DPoP with proof", c.do(t, "GET", "/tenants", nil, "DPoP", k.proof(t, "GET", target, tok)), http.StatusOK)
+	r := c.do(t, "GET", "/tenants", nil, "DPoP", k.proof(t, "GET", target, tok))
+	expect(t, "DPoP with proof", r, http.StatusOK)
+	if n := r.Header.Get("DPoP-Nonce"); n != "" {
+		t.Errorf("without --dpop-nonce a call carries DPoP-Nonce %q", n)
+	}
 
 	for _, tc := range []struct {
 		name, auth, proof string
@@ -234,6 +238,13 @@ func TestOperatorSession(t *testing.T) {
 	if !strings.Contains(desc, "recovery hold until "+u.HoldUntil.Format(time.RFC3339)) {
 		t.Errorf("on hold: %q", desc)
 	}
+	// A session signed in with a passkey added during the hold is told until when too.
+	provisional := sessionCaller(t, s, u, session.New{AMR: []string{session.AMRSoftwareKey}, ACR: session.ACRPhishingResistant,
+		Flow: session.FlowProvisional})
+	desc = expectError(t, "provisional, on hold", provisional.do(t, "GET", "/tenants", nil), http.StatusForbidden, "access_denied")
+	if !strings.Contains(desc, "recovery hold until "+u.HoldUntil.Format(time.RFC3339)) {
+		t.Errorf("provisional, on hold: %q", desc)
+	}
 	u.HoldUntil = time.Time{}
 	updateUser(t, s, u)
 	expect(t, "hold over", c.do(t, "GET", "/tenants", nil), http.StatusOK)
@@ -273,12 +284,18 @@ func TestTenantSessions(t *testing.T) {
 	}{
 		{"email code", session.New{AMR: []string{session.AMROTP}, ACR: session.ACRSingleFactor}, "signed in with a passkey"},
 		{"restricted", session.New{AMR: []string{session.AMRSoftwareKey}, ACR: session.ACRPhishingResistant, Restricted: true}, "signed in with a passkey"},
-		{"provisional", session.New{AMR: []string{session.AMRSoftwareKey}, ACR: session.ACRPhishingResistant, Flow: session.FlowProvisional}, "recovery hold"},
+		// The hold is over (u2 has none): the sentence says why this session is refused
+		// and what to do, not that the account is on hold.
+		{"provisional after the hold", session.New{AMR: []string{session.AMRSoftwareKey}, ACR: session.ACRPhishingResistant, Flow: session.FlowProvisional},
+			"signed in with a passkey added during a recovery hold: sign in again with a passkey (any of the account's passkeys, now that the hold is over)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			desc := expectError(t, tc.name, sessionCaller(t, s, u2, tc.n).do(t, "GET", "/tenants", nil), http.StatusForbidden, "access_denied")
 			if !strings.Contains(desc, tc.want) {
 				t.Errorf("%s: %q, want it to mention %q", tc.name, desc, tc.want)
+			}
+			if strings.Contains(desc, "on a recovery hold") {
+				t.Errorf("%s: %q says the account is on hold, which it is not", tc.name, desc)
 			}
 		})
 	}
@@ -379,7 +396,21 @@ func TestDPoPNonce(t *testing.T) {
 	}
 	expectError(t, "wrong nonce", c.do(t, "GET", "/tenants", nil, "DPoP", k.proof(t, "GET", target, tok, "bogus")),
 		http.StatusUnauthorized, "use_dpop_nonce")
-	expect(t, "with the nonce", c.do(t, "GET", "/tenants", nil, "DPoP", k.proof(t, "GET", target, tok, nonce)), http.StatusOK)
+	// A success carries the nonce too, as the token endpoint's does, so the client
+	// always holds a fresh one for its next proof.
+	ok := c.do(t, "GET", "/tenants", nil, "DPoP", k.proof(t, "GET", target, tok, nonce))
+	expect(t, "with the nonce", ok, http.StatusOK)
+	if got := ok.Header.Get("DPoP-Nonce"); got != nonce {
+		t.Errorf("a successful DPoP call carries DPoP-Nonce %q, want the current nonce %q", got, nonce)
+	}
+	next := ok.Header.Get("DPoP-Nonce")
+	expect(t, "with the nonce from the success", c.do(t, "GET", "/tenants/default", nil, "DPoP",
+		k.proof(t, "GET", s.URL+api+"/tenants/default", tok, next)), http.StatusOK)
+	// A bearer token has no proof to carry a nonce in, and gets none.
+	_, bearer := adminToken(t, s, tenant.System)
+	if r := withToken(s, bearer).do(t, "GET", "/tenants", nil); r.Status != http.StatusOK || r.Header.Get("DPoP-Nonce") != "" {
+		t.Errorf("bearer call: status %d, DPoP-Nonce %q, want 200 without a nonce", r.Status, r.Header.Get("DPoP-Nonce"))
+	}
 }
 
 // TestOperatorChangesNeedARecentPasskey: an operator session older than the step-up

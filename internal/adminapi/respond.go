@@ -201,3 +201,20 @@ func fieldNames(v any) []string {
 	}
 	return out
 }
+
+// boolParam reads the query parameter name as a boolean: absent means false, and
+// anything but "true" or "false" is refused, so a typo never quietly widens a listing.
+func boolParam(r *http.Request, name string) (bool, error) {
+	vs := r.URL.Query()[name]
+	switch {
+	case len(vs) == 0:
+		return false, nil
+	case len(vs) > 1:
+		return false, badRequest("query parameter %s appears more than once", name)
+	case vs[0] == "true":
+		return true, nil
+	case vs[0] == "false":
+		return false, nil
+	}
+	return false, badRequest("query parameter %s must be true or false, not %q", name, vs[0])
+}

@@ -51,11 +51,16 @@ func operator(who *Principal) recovery.Operator {
 // tapError maps the recovery service's refusals to API errors.
 func tapError(err error) error {
 	var ie *recovery.InvalidError
+	var nf *recovery.NotFoundError
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, recovery.ErrVerifiedBy):
+		return badRequest("verified_by is required: %s", err.Error())
 	case errors.As(err, &ie):
 		return badRequest("%s", ie.Msg)
+	case errors.As(err, &nf):
+		return notFound("%s", nf.Msg)
 	case errors.Is(err, recovery.ErrSameOperator), errors.Is(err, recovery.ErrOwnPass),
 		errors.Is(err, recovery.ErrApprovalNeedsPerson), errors.Is(err, recovery.ErrNotOperator),
 		errors.Is(err, recovery.ErrOperatorOnHold), errors.Is(err, recovery.ErrOwnHold):
@@ -68,7 +73,10 @@ func tapError(err error) error {
 }
 
 func (h *Handlers) listTAPs(w http.ResponseWriter, r *http.Request, rq *Request) error {
-	live := r.URL.Query().Get("live") == "true"
+	live, err := boolParam(r, "live")
+	if err != nil {
+		return err
+	}
 	ps, err := h.Recovery.ListTAPs(r.Context(), rq.Tenant.ID, live)
 	if err != nil {
 		return err

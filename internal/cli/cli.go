@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
@@ -107,6 +108,44 @@ func groupCmd(use, short string) *cobra.Command {
 	}
 }
 
+// oneArg is the Args of every command that takes exactly one positional argument,
+// named by what (such as "the pass ID"). Cobra's own check says only "accepts 1
+// arg(s), received 0"; this one names what is missing and how the command is used,
+// in one line.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		// Run already starts the line with "gatehouse: ".
+		name := strings.TrimPrefix(c.CommandPath(), c.Root().Name()+" ")
+		switch {
+		case len(args) == 0:
+			return fmt.Errorf("%s: missing %s (usage: %s)", name, what, usageLine(c))
+		case len(args) > 1:
+			return fmt.Errorf("%s: takes only %s, got %d arguments (usage: %s)", name, what, len(args), usageLine(c))
+		}
+		return nil
+	}
+}
+
+// usageLine is how c is typed: its path, its positional arguments as its Use names
+// them, then its own flags, those taking a value first.
+func usageLine(c *cobra.Command) string {
+	parts := []string{c.CommandPath()}
+	if _, rest, ok := strings.Cut(c.Use, " "); ok {
+		parts = append(parts, rest)
+	}
+	var switches []string
+	c.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		switch {
+		case f.Hidden || f.Name == "help":
+		case f.Value.Type() == "bool":
+			switches = append(switches, "[--"+f.Name+"]")
+		default:
+			parts = append(parts, "[--"+f.Name+" "+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))+"]")
+		}
+	})
+	return strings.Join(append(parts, switches...), " ")
+}
+
 // config loads and validates the configuration.
 func (ce *cmdEnv) config() (config.Config, error) {
 	return ce.binding.Load(ce.LookupEnv)
@@ -123,12 +162,18 @@ func (ce *cmdEnv) logger(cfg config.Config) *slog.Logger {
 
 // openStore opens the configured database for an administration command, refusing a
 // schema that is behind (run migrate) so no command writes to a half-upgraded database.
+// It never creates a SQLite file: only serve and migrate do, so a mistyped path is
+// named as such instead of leaving an empty database behind.
 func (ce *cmdEnv) openStore(ctx context.Context) (*sqlstore.DB, config.Config, error) {
 	cfg, err := ce.config()
 	if err != nil {
 		return nil, cfg, err
 	}
-	db, err := sqlstore.Open(ctx, cfg.Database)
+	db, err := sqlstore.OpenExisting(ctx, cfg.Database)
+	if errors.Is(err, sqlstore.ErrNoDatabase) {
+		return nil, cfg, fmt.Errorf("there is no database at %s: create one with `gatehouse migrate` "+
+			"(or `gatehouse serve`, which creates and migrates it)", strings.TrimPrefix(cfg.Database, "sqlite:"))
+	}
 	if err != nil {
 		return nil, cfg, err
 	}

@@ -284,7 +284,7 @@ func (ce *cmdEnv) clientCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show CLIENT_ID",
 		Short: "Show a client's settings (never its secret)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the client ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, done, err := ce.clientService(c)
 			if err != nil {
@@ -305,7 +305,7 @@ func (ce *cmdEnv) clientCmd() *cobra.Command {
 	update := &cobra.Command{
 		Use:   "update CLIENT_ID",
 		Short: "Change some of a client's settings; lists given replace the old ones",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the client ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			ch, n, err := uf.changes(c.Flags())
 			if err != nil {
@@ -333,7 +333,7 @@ func (ce *cmdEnv) clientCmd() *cobra.Command {
 	del := &cobra.Command{
 		Use:   "delete CLIENT_ID",
 		Short: "Delete a client",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the client ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, done, err := ce.clientService(c)
 			if err != nil {
@@ -356,7 +356,7 @@ func (ce *cmdEnv) clientCmd() *cobra.Command {
 	rotate := &cobra.Command{
 		Use:   "rotate-secret CLIENT_ID",
 		Short: "Replace a client's secret now; the new one is printed once and the old one stops working",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the client ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, done, err := ce.clientService(c)
 			if err != nil {

@@ -188,7 +188,7 @@ func TestClientCommandsRefuse(t *testing.T) {
 		{"update unknown", []string{"client", "update", "nope", "--first-party"}, "client nope not found"},
 		{"rotate unknown", []string{"client", "rotate-secret", "nope"}, "client nope not found"},
 		{"type cannot change", []string{"client", "update", "nope", "--type", "public"}, "unknown flag: --type"},
-		{"show needs an id", []string{"client", "show"}, "accepts 1 arg"},
+		{"show needs an id", []string{"client", "show"}, "client show: missing the client ID"},
 		{"unknown subcommand", []string{"client", "remove", "x"}, "unknown command"},
 	}
 	for _, c := range cases {

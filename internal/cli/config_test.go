@@ -24,7 +24,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"unknown command", nil, []string{"frobnicate"}, []string{`unknown command "frobnicate"`}},
 		{"unknown subcommand", nil, []string{"tenant", "delete", "acme"}, []string{"delete"}},
 		{"unknown flag", nil, []string{"tenant", "list", "--bogus"}, []string{"unknown flag: --bogus"}},
-		{"missing argument", nil, []string{"tenant", "show"}, []string{"1 arg"}},
+		{"missing argument", nil, []string{"tenant", "show"}, []string{"tenant show: missing the tenant ID"}},
 		{"extra argument", nil, []string{"user", "list", "extra"}, []string{"extra"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // grantCmd manages the token families (grants) applications hold for users.
 func (ce *cmdEnv) grantCmd() *cobra.Command {
 	c := groupCmd("grant", "Revoke the tokens applications hold for a user")
-	var flow, userID, reason string
+	var flow, userRef, reason string
 	revoke := &cobra.Command{
 		Use:   "revoke",
 		Short: "Revoke every grant a user obtained through a flow, as a unit",
@@ -26,27 +26,31 @@ func (ce *cmdEnv) grantCmd() *cobra.Command {
 			if flow != device.Flow {
 				return fmt.Errorf("invalid --flow %q: must be %s", flow, device.Flow)
 			}
-			if userID == "" {
-				return fmt.Errorf("give --user")
+			if userRef == "" {
+				return fmt.Errorf("give --user (an id or email address)")
 			}
-			db, _, err := ce.openStore(c.Context())
+			svc, done, err := ce.userService(c)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			n, err := device.RevokeGrants(c.Context(), db, time.Now(), ce.tenant, userID, reason, ce.cliMeta())
+			defer done()
+			u, err := ce.findUser(c, svc, userRef)
 			if err != nil {
-				return userError("user", err)
+				return err
+			}
+			n, err := device.RevokeGrants(c.Context(), svc.Store, time.Now(), ce.tenant, u.ID, reason, ce.cliMeta())
+			if err != nil {
+				return ce.userNotFound(userRef, err)
 			}
 			if ce.json {
-				return ce.printJSON(map[string]any{"tenant": ce.tenant, "user": userID, "flow": flow, "revoked": n})
+				return ce.printJSON(map[string]any{"tenant": ce.tenant, "user": u.ID, "flow": flow, "revoked": n})
 			}
-			fmt.Fprintf(ce.Stdout, "revoked %d %s grant%s of user %s in tenant %s\n", n, flow, plural(n), userID, ce.tenant)
+			fmt.Fprintf(ce.Stdout, "revoked %d %s grant%s of user %s in tenant %s\n", n, flow, plural(n), u.ID, ce.tenant)
 			return nil
 		},
 	}
 	revoke.Flags().StringVar(&flow, "flow", "", "the flow the grants came from: device_code")
-	revoke.Flags().StringVar(&userID, "user", "", "user id")
+	revoke.Flags().StringVar(&userRef, "user", "", "the user's id or email address")
 	revoke.Flags().StringVar(&reason, "reason", "revoked by an operator", "why, for the audit log")
 	ce.addTenantFlag(revoke)
 	ce.addJSONFlag(revoke)

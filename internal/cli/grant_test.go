@@ -46,6 +46,14 @@ func TestGrantRevokeByFlow(t *testing.T) {
 	if again.Revoked != 0 {
 		t.Errorf("second revoke revoked %d, want 0", again.Revoked)
 	}
+	// --user takes an email address too, as tap issue and user end-hold do.
+	byEmail := mustJSON[struct {
+		User    string `json:"user"`
+		Revoked int    `json:"revoked"`
+	}](g, "grant", "revoke", "--flow", "device_code", "--user", "Ana@example.com")
+	if byEmail.User != created.ID || byEmail.Revoked != 0 {
+		t.Errorf("revoke by email = %+v, want user %s and nothing left to revoke", byEmail, created.ID)
+	}
 	db = g.openDB()
 	defer db.Close()
 	err = db.View(t.Context(), func(tx store.Tx) error {
@@ -59,8 +67,8 @@ func TestGrantRevokeByFlow(t *testing.T) {
 			}
 		}
 		ev, err := tx.QueryAudit(t.Context(), store.AuditQuery{TenantID: "default", Type: "device.grants_revoked"})
-		if len(ev) != 2 || ev[0].ActorID != operatorName {
-			t.Errorf("want two device.grants_revoked events by the operator, got %+v", ev)
+		if len(ev) != 3 || ev[0].ActorID != operatorName {
+			t.Errorf("want three device.grants_revoked events by the operator, got %+v", ev)
 		}
 		return err
 	})
@@ -75,7 +83,11 @@ func TestGrantRevokeByFlow(t *testing.T) {
 	}{
 		{"unknown flow", []string{"grant", "revoke", "--flow", "password", "--user", created.ID}, "invalid --flow"},
 		{"no user", []string{"grant", "revoke", "--flow", "device_code"}, "give --user"},
-		{"unknown user", []string{"grant", "revoke", "--flow", "device_code", "--user", "nobody"}, "user not found"},
+		{"unknown user", []string{"grant", "revoke", "--flow", "device_code", "--user", "nobody"}, "user nobody not found in tenant default"},
+		{"unknown email", []string{"grant", "revoke", "--flow", "device_code", "--user", "ghost@example.com"}, "user ghost@example.com not found in tenant default"},
+		{"user of another tenant", []string{"grant", "revoke", "--flow", "device_code", "--user", created.ID, "--tenant", "system"},
+			"user " + created.ID + " not found in tenant system"},
+		{"unknown tenant", []string{"grant", "revoke", "--flow", "device_code", "--user", created.ID, "--tenant", "nope"}, "tenant nope not found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mustContain(t, tc.name, g.mustFail(tc.args...), tc.want)

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -94,4 +96,32 @@ func knownMigrations(t *testing.T) int {
 		t.Fatalf("migration files: %v %v", files, err)
 	}
 	return len(files)
+}
+
+// TestCommandsDoNotCreateTheDatabase: an administration command pointed at a SQLite
+// file that does not exist says so in one line, with how to create one, and leaves
+// no file behind; migrate then creates it.
+func TestCommandsDoNotCreateTheDatabase(t *testing.T) {
+	t.Parallel()
+	g := newGatehouse(t)
+	for _, args := range [][]string{
+		{"tenant", "list"},
+		{"user", "show", "ana@example.com"},
+		{"tap", "list", "--json"},
+		{"audit", "verify"},
+		{"policy", "show"},
+		{"keys", "list"},
+		{"grant", "revoke", "--flow", "device_code", "--user", "ana@example.com"},
+	} {
+		line := g.mustFail(args...)
+		mustContain(t, strings.Join(args, " "), line, "there is no database at "+g.dbPath, "`gatehouse migrate`", "`gatehouse serve`")
+		if strings.Contains(line, "schema") {
+			t.Errorf("%s: %q talks about a schema of a database that is not there", strings.Join(args, " "), line)
+		}
+		if _, err := os.Stat(g.dbPath); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s created %s (%v)", strings.Join(args, " "), g.dbPath, err)
+		}
+	}
+	g.mustRun("migrate")
+	g.mustRun("tenant", "list")
 }

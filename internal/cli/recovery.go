@@ -24,11 +24,11 @@ func (ce *cmdEnv) endHoldCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "end-hold USER",
 		Short: "End a user's recovery hold early, once you have confirmed the recovery was theirs",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the user (an id, email address or phone number)"),
 		RunE: ce.asOperator(&operator, func(c *cobra.Command, args []string, svc *recovery.Service, op *store.User) error {
-			found, err := (&user.Service{Store: svc.Store, Now: time.Now}).Find(c.Context(), ce.tenant, args[0])
+			found, err := ce.findUser(c, &user.Service{Store: svc.Store, Now: time.Now}, args[0])
 			if err != nil {
-				return userError("user "+args[0], err)
+				return err
 			}
 			m := ce.operatorMeta()
 			m.ActorType, m.ActorID = audit.ActorOperator, op.ID

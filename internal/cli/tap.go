@@ -39,14 +39,15 @@ type tapJSON struct {
 	Pass string `json:"pass,omitempty"`
 }
 
-// tapState names where a pass is in its life at now, in words for the terminal.
-func tapState(p *store.TAP, now time.Time) string {
-	return strings.ReplaceAll(recovery.TAPState(p, now), "_", " ")
+// tapWords spells a pass's state in words for the terminal's table; --json keeps
+// the admin API's machine spelling ("awaiting_approval"), so scripts read one form.
+func tapWords(state string) string {
+	return strings.ReplaceAll(state, "_", " ")
 }
 
 func toTAPJSON(p *store.TAP, now time.Time) tapJSON {
 	return tapJSON{ID: p.ID, Tenant: p.TenantID, User: p.UserID, IssuedBy: p.IssuedBy, VerifiedBy: p.VerifiedBy,
-		NeedsApproval: p.NeedsApproval, ApprovedBy: p.ApprovedBy, State: tapState(p, now), CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt}
+		NeedsApproval: p.NeedsApproval, ApprovedBy: p.ApprovedBy, State: recovery.TAPState(p, now), CreatedAt: p.CreatedAt, ExpiresAt: p.ExpiresAt}
 }
 
 // recoveryService opens the store for a recovery command, checks the tenant exists
@@ -119,9 +120,14 @@ func (ce *cmdEnv) operatorMeta() audit.Meta {
 // tapError turns the service's errors into one line for the terminal.
 func tapError(err error) error {
 	var ie *recovery.InvalidError
+	var nf *recovery.NotFoundError
 	switch {
+	case errors.Is(err, recovery.ErrVerifiedBy):
+		return fmt.Errorf("give --verified-by: %v", err)
 	case errors.As(err, &ie):
 		return errors.New(ie.Msg)
+	case errors.As(err, &nf):
+		return errors.New(nf.Msg)
 	case errors.Is(err, recovery.ErrSameOperator), errors.Is(err, recovery.ErrNotOperator),
 		errors.Is(err, recovery.ErrAlreadyApproved), errors.Is(err, recovery.ErrNoApprovalNeeded),
 		errors.Is(err, recovery.ErrTAPNotLive), errors.Is(err, recovery.ErrUserNotActive), errors.Is(err, recovery.ErrOwnPass),
@@ -179,7 +185,7 @@ func (ce *cmdEnv) tapCmd() *cobra.Command {
 	approve := &cobra.Command{
 		Use:   "approve ID",
 		Short: "Approve a pass for an operator or admin (as a second, different operator)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the pass ID"),
 		RunE: ce.asOperator(&operator, func(c *cobra.Command, args []string, svc *recovery.Service, op *store.User) error {
 			p, err := svc.Approve(c.Context(), ce.tenant, args[0], recovery.Operator{ID: op.ID}, ce.operatorMeta())
 			if err != nil {
@@ -222,7 +228,7 @@ func (ce *cmdEnv) tapCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(ce.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tUSER\tSTATE\tISSUED BY\tAPPROVED BY\tEXPIRES")
 			for _, p := range out {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.User, p.State, p.IssuedBy, p.ApprovedBy, p.ExpiresAt.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.User, tapWords(p.State), p.IssuedBy, p.ApprovedBy, p.ExpiresAt.Format(time.RFC3339))
 			}
 			return tw.Flush()
 		},
@@ -234,7 +240,7 @@ func (ce *cmdEnv) tapCmd() *cobra.Command {
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
 		Short: "Withdraw a pass that has not been used",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the pass ID"),
 		RunE: ce.asOperator(&operator, func(c *cobra.Command, args []string, svc *recovery.Service, op *store.User) error {
 			if err := svc.Revoke(c.Context(), ce.tenant, args[0], recovery.Operator{ID: op.ID}, ce.operatorMeta()); err != nil {
 				return tapError(err)

@@ -29,15 +29,22 @@ func TestTAPTwoPersonRuleOnTheCommandLine(t *testing.T) {
 	line = g.mustFail("tap", "issue", "--user", "boss@example.com", "--verified-by", "video call", "--operator", "boss@example.com")
 	mustContain(t, "issue by a non-operator", line, "operator or admin of the system tenant")
 	line = g.mustFail("tap", "issue", "--user", "boss@example.com", "--operator", "op1@example.com")
-	mustContain(t, "issue without --verified-by", line, "identity was checked")
+	mustContain(t, "issue without --verified-by", line, "--verified-by", "identity was checked")
+	line = g.mustFail("tap", "revoke", "nopass", "--operator", "op1@example.com")
+	mustContain(t, "revoke an unknown pass", line, "no pass nopass in tenant default")
 	line = g.mustFail("tap", "issue", "--user", "boss@example.com", "--verified-by", "x", "--ttl", "3h", "--operator", "op1@example.com")
 	mustContain(t, "issue beyond the maximum", line, "at most 1h")
 
 	issued := mustJSON[tapOut](g, "tap", "issue", "--user", "boss@example.com", "--verified-by", "video call, passport",
 		"--operator", "op1@example.com")
-	if issued.Pass == "" || issued.User != target.ID || issued.IssuedBy != op1.ID || !issued.NeedsApproval || issued.State != "awaiting approval" {
+	// --json spells the state as the admin API does; the table keeps words.
+	if issued.Pass == "" || issued.User != target.ID || issued.IssuedBy != op1.ID || !issued.NeedsApproval || issued.State != "awaiting_approval" {
 		t.Fatalf("issued: %+v", issued)
 	}
+	if list := mustJSON[[]tapOut](g, "tap", "list"); len(list) != 1 || list[0].State != "awaiting_approval" {
+		t.Fatalf("tap list --json: %+v, want one pass in state awaiting_approval", list)
+	}
+	mustContain(t, "tap list", g.mustRun("tap", "list"), "awaiting approval")
 	line = g.mustFail("tap", "approve", issued.ID, "--operator", op1.ID)
 	mustContain(t, "self-approval", line, "different operator")
 	g.env["GATEHOUSE_OPERATOR"] = "op2@example.com"

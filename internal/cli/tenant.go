@@ -24,7 +24,7 @@ func (ce *cmdEnv) tenantCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create ID",
 		Short: "Create a tenant with the secure default policy",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the tenant ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			db, cfg, err := ce.openStore(c.Context())
 			if err != nil {
@@ -80,7 +80,7 @@ func (ce *cmdEnv) tenantCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show a tenant and its current policy",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the tenant ID"),
 		RunE: func(c *cobra.Command, args []string) error {
 			db, cfg, err := ce.openStore(c.Context())
 			if err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-id/gatehouse/internal/recovery"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 	"github.com/gatehouse-id/gatehouse/internal/user"
@@ -21,12 +23,15 @@ type identJSON struct {
 }
 
 type userJSON struct {
-	ID          string      `json:"id"`
-	Tenant      string      `json:"tenant"`
-	DisplayName string      `json:"display_name"`
-	Status      string      `json:"status"`
-	Roles       []string    `json:"roles"`
-	CreatedAt   time.Time   `json:"created_at"`
+	ID          string    `json:"id"`
+	Tenant      string    `json:"tenant"`
+	DisplayName string    `json:"display_name"`
+	Status      string    `json:"status"`
+	Roles       []string  `json:"roles"`
+	CreatedAt   time.Time `json:"created_at"`
+	// OnHold reports a recovery hold running now; HoldUntil is when it ends.
+	OnHold      bool        `json:"on_hold"`
+	HoldUntil   *time.Time  `json:"hold_until,omitempty"`
 	Identifiers []identJSON `json:"identifiers,omitempty"`
 }
 
@@ -37,6 +42,10 @@ func toUserJSON(u *store.User, ids []store.Identifier) userJSON {
 	out := userJSON{ID: u.ID, Tenant: u.TenantID, DisplayName: u.DisplayName, Status: u.Status, Roles: u.Roles, CreatedAt: u.CreatedAt}
 	if out.Roles == nil {
 		out.Roles = []string{}
+	}
+	if recovery.OnHold(u, time.Now()) {
+		until := u.HoldUntil.UTC()
+		out.OnHold, out.HoldUntil = true, &until
 	}
 	for _, i := range ids {
 		out.Identifiers = append(out.Identifiers, identJSON{i.Kind, i.Value, i.Verified, i.Primary})
@@ -56,6 +65,24 @@ func (ce *cmdEnv) userService(c *cobra.Command) (*user.Service, func(), error) {
 		return nil, nil, userError("tenant "+ce.tenant, err)
 	}
 	return &user.Service{Store: db, Now: time.Now}, func() { db.Close() }, nil
+}
+
+// findUser resolves ref (an id, email address or phone number) in the command's
+// tenant; when there is no such user it says which one, and where it looked.
+func (ce *cmdEnv) findUser(c *cobra.Command, svc *user.Service, ref string) (*store.User, error) {
+	u, err := svc.Find(c.Context(), ce.tenant, ref)
+	if err != nil {
+		return nil, ce.userNotFound(ref, err)
+	}
+	return u, nil
+}
+
+// userNotFound is userError for the user a command names by ref.
+func (ce *cmdEnv) userNotFound(ref string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("user %s not found in tenant %s", ref, ce.tenant)
+	}
+	return userError("user "+ref, err)
 }
 
 func (ce *cmdEnv) userCmd() *cobra.Command {
@@ -165,16 +192,16 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 	show := &cobra.Command{
 		Use:   "show USER",
 		Short: "Show a user (by id, email or phone)",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the user (an id, email address or phone number)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, done, err := ce.userService(c)
 			if err != nil {
 				return err
 			}
 			defer done()
-			found, err := svc.Find(c.Context(), ce.tenant, args[0])
+			found, err := ce.findUser(c, svc, args[0])
 			if err != nil {
-				return userError("user "+args[0], err)
+				return err
 			}
 			u, ids, err := svc.Get(c.Context(), ce.tenant, found.ID)
 			if err != nil {
@@ -186,6 +213,11 @@ func (ce *cmdEnv) userCmd() *cobra.Command {
 			}
 			fmt.Fprintf(ce.Stdout, "id:       %s\ntenant:   %s\nname:     %s\nstatus:   %s\nroles:    %s\ncreated:  %s\n",
 				u.ID, u.TenantID, u.DisplayName, u.Status, strings.Join(out.Roles, ","), u.CreatedAt.Format(time.RFC3339))
+			hold := "none"
+			if out.OnHold {
+				hold = "recovery hold until " + out.HoldUntil.Format(time.RFC3339)
+			}
+			fmt.Fprintf(ce.Stdout, "hold:     %s\n", hold)
 			for _, i := range out.Identifiers {
 				state := "unverified"
 				if i.Verified {
@@ -211,16 +243,16 @@ func (ce *cmdEnv) statusCmd(verb, short, status string) *cobra.Command {
 	c := &cobra.Command{
 		Use:   verb + " USER",
 		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Args:  oneArg("the user (an id, email address or phone number)"),
 		RunE: func(c *cobra.Command, args []string) error {
 			svc, done, err := ce.userService(c)
 			if err != nil {
 				return err
 			}
 			defer done()
-			found, err := svc.Find(c.Context(), ce.tenant, args[0])
+			found, err := ce.findUser(c, svc, args[0])
 			if err != nil {
-				return userError("user "+args[0], err)
+				return err
 			}
 			u, err := svc.SetStatus(c.Context(), ce.tenant, found.ID, status, reason, ce.cliMeta())
 			if err != nil {

@@ -107,7 +107,7 @@ var settings = []setting{
 	{name: keyRateLimit, def: "50",
 		usage: "HTTP requests per second allowed from one client IP, in bursts of up to four times that; 0 turns the limit off"},
 	{name: keyDPoPNonce, kind: kindBool, def: "false",
-		usage: "require DPoP proofs at the token and userinfo endpoints to carry a server-issued nonce (RFC 9449 section 8)"},
+		usage: "require DPoP proofs at the token and userinfo endpoints and the admin API to carry a server-issued nonce (RFC 9449 sections 8 and 9)"},
 }
 
 // lookupSetting returns the setting called name.

@@ -48,7 +48,7 @@ func (s *Service) Approve(ctx context.Context, d *store.DeviceRequest, c *store.
 		"approver_network": pr.ApproverNetwork, "approver_asn": pr.ApproverASN, "approver_country": pr.ApproverCountry,
 		"requested_at": d.CreatedAt}
 	mismatch := func(tx store.Tx, result, severity string) error {
-		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: EventProximityMismatch, TenantID: d.TenantID,
+		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: audit.DeviceProximityMismatch, TenantID: d.TenantID,
 			TargetType: "user", TargetID: a.Session.UserID, Result: result, Severity: severity, Details: details})
 	}
 	if mode == ProximityRequire && !pr.Near {
@@ -56,7 +56,7 @@ func (s *Service) Approve(ctx context.Context, d *store.DeviceRequest, c *store.
 			if err := mismatch(tx, audit.Denied, audit.High); err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: EventApprovalRefused, TenantID: d.TenantID,
+			return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: audit.DeviceApprovalRefused, TenantID: d.TenantID,
 				TargetType: "user", TargetID: a.Session.UserID, Result: audit.Denied, Severity: audit.High,
 				Details: map[string]any{"client_id": d.ClientID, "reason": "proximity", "requester_network": d.Network,
 					"requester_asn": d.ASN, "requester_country": d.Country, "approver_network": pr.ApproverNetwork,
@@ -95,7 +95,7 @@ func (s *Service) Approve(ctx context.Context, d *store.DeviceRequest, c *store.
 				}
 			}
 		}
-		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: EventApproved, TenantID: d.TenantID,
+		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: audit.DeviceApproved, TenantID: d.TenantID,
 			TargetType: "user", TargetID: a.Session.UserID, Severity: severity, Details: details})
 	})
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *Service) Deny(ctx context.Context, d *store.DeviceRequest, a Approver) 
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: EventDenied, TenantID: d.TenantID,
+		return audit.Record(ctx, tx, now, a.Meta, audit.Entry{Type: audit.DeviceDenied, TenantID: d.TenantID,
 			TargetType: "user", TargetID: a.Session.UserID, Severity: audit.Low,
 			Details: map[string]any{"client_id": d.ClientID, "scope": d.Scope, "requester_ip": d.IP,
 				"requester_network": d.Network, "requester_asn": d.ASN, "requester_country": d.Country,

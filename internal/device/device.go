@@ -31,20 +31,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
-// Audit event types of the device grant.
-const (
-	EventRequested         = "device.requested"
-	EventCodeEntered       = "device.code_entered" // result success or failure
-	EventEntryLocked       = "device.code_entry_locked"
-	EventApproved          = "device.approved"
-	EventDenied            = "device.denied"
-	EventApprovalRefused   = "device.approval_refused"
-	EventProximityMismatch = "device.proximity_mismatch"
-	EventTokenIssued       = "device.token_issued"
-	EventExpired           = "device.expired"
-	EventGrantsRevoked     = "device.grants_revoked"
-)
-
 // Flow is the auth_flow value of everything the device grant produces.
 const Flow = "device_code"
 
@@ -135,7 +121,7 @@ func (s *Service) Start(ctx context.Context, tenantID string, c *store.Client, s
 			if err := tx.CreateDeviceRequest(ctx, d); err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, now, m, audit.Entry{Type: EventRequested, TenantID: tenantID,
+			return audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.DeviceRequested, TenantID: tenantID,
 				TargetType: "client", TargetID: c.ID, Details: map[string]any{"client_id": c.ID, "scope": d.Scope,
 					"expires_at": d.ExpiresAt, "ip": d.IP, "network": d.Network, "asn": d.ASN, "asn_org": d.ASNOrg,
 					"country": d.Country, "location": d.Location}})
@@ -206,7 +192,7 @@ func (s *Service) expire(ctx context.Context, d *store.DeviceRequest, now time.T
 		if err := tx.ExpireDeviceRequest(ctx, d.TenantID, d.DeviceHash, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, audit.System(), audit.Entry{Type: EventExpired, TenantID: d.TenantID,
+		return audit.Record(ctx, tx, now, audit.System(), audit.Entry{Type: audit.DeviceExpired, TenantID: d.TenantID,
 			TargetType: "client", TargetID: d.ClientID, Details: map[string]any{"client_id": d.ClientID,
 				"was": d.Status, "user_id": d.UserID}})
 	})
@@ -247,7 +233,7 @@ func RevokeGrants(ctx context.Context, st store.Store, now time.Time, tenantID, 
 		if n, err = tx.RevokeFlowGrants(ctx, tenantID, userID, Flow, now, reason); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, m, audit.Entry{Type: EventGrantsRevoked, TenantID: tenantID,
+		return audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.DeviceGrantsRevoked, TenantID: tenantID,
 			TargetType: "user", TargetID: userID, Severity: audit.Medium,
 			Details: map[string]any{"auth_flow": Flow, "count": n, "reason": reason}})
 	})

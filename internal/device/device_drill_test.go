@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/device"
 )
 
@@ -43,10 +44,10 @@ func TestPhishingDrill(t *testing.T) {
 		if _, code, _ := e.poll(t, attacker, da.DeviceCode); code != "authorization_pending" {
 			t.Errorf("attacker's poll: %q, want authorization_pending", code)
 		}
-		if len(e.events(t, device.EventApprovalRefused)) != 1 || len(e.events(t, device.EventProximityMismatch)) != 1 {
+		if len(e.events(t, audit.DeviceApprovalRefused)) != 1 || len(e.events(t, audit.DeviceProximityMismatch)) != 1 {
 			t.Errorf("refusal and mismatch must be audited")
 		}
-		if n := len(e.events(t, device.EventApproved)); n != 0 {
+		if n := len(e.events(t, audit.DeviceApproved)); n != 0 {
 			t.Errorf("%d approvals recorded", n)
 		}
 	})
@@ -69,7 +70,7 @@ func TestPhishingDrill(t *testing.T) {
 		if _, code, body := e.poll(t, attacker, da.DeviceCode); code != "" || body["access_token"] == nil {
 			t.Fatalf("attacker's poll after approval: %q %v", code, body)
 		}
-		ev := e.events(t, device.EventProximityMismatch)
+		ev := e.events(t, audit.DeviceProximityMismatch)
 		if len(ev) != 1 || ev[0].Severity != "high" || ev[0].IP != victimIP {
 			t.Errorf("want one high device.proximity_mismatch event from the victim, got %+v", ev)
 		}

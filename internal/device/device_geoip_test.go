@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app"
 	"github.com/gatehouse-id/gatehouse/internal/app/apptest"
+	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/config"
 	"github.com/gatehouse-id/gatehouse/internal/device"
 	"github.com/gatehouse-id/gatehouse/internal/geoip/geoiptest"
@@ -81,7 +82,7 @@ func TestPhishingDrillWithGeoIP(t *testing.T) {
 		if _, code, body := e.poll(t, attacker, da.DeviceCode); code != "" || body["access_token"] == nil {
 			t.Fatalf("poll after approval: %q %v", code, body)
 		}
-		ev := e.events(t, device.EventApproved)
+		ev := e.events(t, audit.DeviceApproved)
 		if len(ev) != 1 {
 			t.Fatalf("%d approvals recorded", len(ev))
 		}
@@ -90,7 +91,7 @@ func TestPhishingDrillWithGeoIP(t *testing.T) {
 			d["approver_asn"] != float64(asExample) {
 			t.Errorf("approval must record that only the ASN matched: %v", d)
 		}
-		if n := len(e.events(t, device.EventProximityMismatch)); n != 0 {
+		if n := len(e.events(t, audit.DeviceProximityMismatch)); n != 0 {
 			t.Errorf("%d mismatches recorded for a same-ASN approval", n)
 		}
 	})
@@ -112,7 +113,7 @@ func TestPhishingDrillWithGeoIP(t *testing.T) {
 		if _, code, _ := e.poll(t, attacker, da.DeviceCode); code != "authorization_pending" {
 			t.Errorf("attacker's poll: %q, want authorization_pending", code)
 		}
-		ev := e.events(t, device.EventProximityMismatch)
+		ev := e.events(t, audit.DeviceProximityMismatch)
 		if len(ev) != 1 {
 			t.Fatalf("%d mismatches recorded", len(ev))
 		}
@@ -168,7 +169,7 @@ func TestApprovalPageShowsGeoIP(t *testing.T) {
 		}
 	}
 
-	req := e.events(t, device.EventRequested)
+	req := e.events(t, audit.DeviceRequested)
 	if len(req) != 1 {
 		t.Fatalf("%d request events", len(req))
 	}
@@ -179,7 +180,7 @@ func TestApprovalPageShowsGeoIP(t *testing.T) {
 	if got := decide(t, victim, da.UserCode, "approve"); got.status != http.StatusOK {
 		t.Fatalf("approval in warn mode: %d\n%s", got.status, got.body)
 	}
-	for _, typ := range []string{device.EventApproved, device.EventProximityMismatch} {
+	for _, typ := range []string{audit.DeviceApproved, audit.DeviceProximityMismatch} {
 		ev := e.events(t, typ)
 		if len(ev) != 1 {
 			t.Fatalf("%d %s events", len(ev), typ)

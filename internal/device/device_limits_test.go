@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
-	"github.com/gatehouse-id/gatehouse/internal/device"
 	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
@@ -48,7 +47,7 @@ func TestUserCodeGuessingHitsTheLimits(t *testing.T) {
 	if got := enter(t, again, da.UserCode); got.status != http.StatusTooManyRequests {
 		t.Errorf("same account in a new browser: %d, want 429 (per-account limit)", got.status)
 	}
-	if len(e.events(t, device.EventEntryLocked)) == 0 || len(e.events(t, device.EventCodeEntered)) < 5 {
+	if len(e.events(t, audit.DeviceEntryLocked)) == 0 || len(e.events(t, audit.DeviceCodeEntered)) < 5 {
 		t.Errorf("the failures and the lock must be audited")
 	}
 

@@ -131,7 +131,7 @@ func TestCLIAppSignsInThroughDeviceGrant(t *testing.T) {
 	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: r.tok.RefreshToken}).Token(); err != nil {
 		t.Errorf("refresh a device-flow token: %v", err)
 	}
-	for _, typ := range []string{device.EventRequested, device.EventCodeEntered, device.EventApproved, device.EventTokenIssued} {
+	for _, typ := range []string{audit.DeviceRequested, audit.DeviceCodeEntered, audit.DeviceApproved, audit.DeviceTokenIssued} {
 		if len(e.events(t, typ)) != 1 {
 			t.Errorf("want one %s audit event, got %d", typ, len(e.events(t, typ)))
 		}
@@ -160,7 +160,7 @@ func TestDefaultTenantRefusesDeviceGrant(t *testing.T) {
 			if !errors.As(err, &re) || re.ErrorCode != "unauthorized_client" {
 				t.Fatalf("DeviceAuth on a default tenant: %v, want unauthorized_client", err)
 			}
-			if n := len(e.events(t, device.EventRequested)); n != 0 {
+			if n := len(e.events(t, audit.DeviceRequested)); n != 0 {
 				t.Errorf("%d device requests recorded, want none", n)
 			}
 			if tc.o.flowOff {
@@ -224,8 +224,8 @@ func TestPollingFollowsRFC8628(t *testing.T) {
 		if _, code, _ := e.poll(t, tv, da.DeviceCode); code != "access_denied" {
 			t.Errorf("poll after a late approval: %q, want access_denied", code)
 		}
-		if len(e.events(t, device.EventDenied)) != 1 {
-			t.Errorf("want one %s event", device.EventDenied)
+		if len(e.events(t, audit.DeviceDenied)) != 1 {
+			t.Errorf("want one %s event", audit.DeviceDenied)
 		}
 	})
 
@@ -237,13 +237,13 @@ func TestPollingFollowsRFC8628(t *testing.T) {
 		if got := enter(t, ana, da.UserCode); got.status != http.StatusGone {
 			t.Errorf("entering an expired code: %d, want 410", got.status)
 		}
-		before := len(e.events(t, device.EventExpired))
+		before := len(e.events(t, audit.DeviceExpired))
 		for range 2 {
 			if _, code, _ := e.poll(t, tv, da.DeviceCode); code != "expired_token" {
 				t.Errorf("poll after expiry: %q, want expired_token", code)
 			}
 		}
-		if got := len(e.events(t, device.EventExpired)) - before; got != 1 {
+		if got := len(e.events(t, audit.DeviceExpired)) - before; got != 1 {
 			t.Errorf("%d expiry events, want exactly one", got)
 		}
 	})

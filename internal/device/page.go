@@ -110,8 +110,8 @@ type pageCtx struct {
 }
 
 // begin finds the tenant's policy and the session, sending the browser to sign in
-// (and back to the page with the code it carried) when there is none. It reports
-// false when it has answered.
+// (and back to the page with the code it carried) when there is none, and refusing a
+// restricted recovery session. It reports false when it has answered.
 func (h *Handlers) begin(w http.ResponseWriter, r *http.Request, code string) (pageCtx, bool) {
 	t, _ := tenant.FromContext(r.Context())
 	p, err := h.Tenants.Policy(r.Context(), t.ID)
@@ -135,6 +135,15 @@ func (h *Handlers) begin(w http.ResponseWriter, r *http.Request, code string) (p
 	}
 	if err != nil {
 		h.fail(w, r, err)
+		return pageCtx{}, false
+	}
+	if s.Restricted {
+		// A recovery session that has yet to create its passkey can do exactly one
+		// thing: create it. It sees no request and its typing is neither counted nor
+		// audited, since an attacker holding one must learn nothing from this page.
+		h.message(w, r, http.StatusForbidden, "Finish recovering your account first",
+			"This session can only create a new passkey for your account. Create it, and then you can use the rest of your account.",
+			"Create your new passkey", "/t/"+t.ID+"/recover/passkey")
 		return pageCtx{}, false
 	}
 	return pageCtx{t: t, p: p, s: s}, true

@@ -97,14 +97,14 @@ func (s *Service) EntryFailed(ctx context.Context, t Typist, p tenant.Policy, m 
 				locked = true
 			}
 		}
-		if err := audit.Record(ctx, tx, now, m, audit.Entry{Type: EventCodeEntered, TenantID: t.TenantID,
+		if err := audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.DeviceCodeEntered, TenantID: t.TenantID,
 			TargetType: "user", TargetID: t.UserID, Result: audit.Failure, Severity: audit.Low}); err != nil {
 			return err
 		}
 		if len(hit) == 0 {
 			return nil
 		}
-		return audit.Record(ctx, tx, now, m, audit.Entry{Type: EventEntryLocked, TenantID: t.TenantID,
+		return audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.DeviceEntryLocked, TenantID: t.TenantID,
 			TargetType: "user", TargetID: t.UserID, Result: audit.Denied, Severity: audit.High,
 			Details: map[string]any{"limits": hit}})
 	})
@@ -117,7 +117,7 @@ func (s *Service) EntryFailed(ctx context.Context, t Typist, p tenant.Policy, m 
 // EntryOK audits a user code that matched a request.
 func (s *Service) EntryOK(ctx context.Context, d *store.DeviceRequest, userID string, m audit.Meta) error {
 	return s.Store.InTx(ctx, func(tx store.Tx) error {
-		return audit.Record(ctx, tx, s.Now(), m, audit.Entry{Type: EventCodeEntered, TenantID: d.TenantID,
+		return audit.Record(ctx, tx, s.Now(), m, audit.Entry{Type: audit.DeviceCodeEntered, TenantID: d.TenantID,
 			TargetType: "user", TargetID: userID, Details: map[string]any{"client_id": d.ClientID, "status": d.Status}})
 	})
 }

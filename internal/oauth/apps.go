@@ -86,7 +86,7 @@ func (p *Provider) revokeApp(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, p.userMeta(r, s), audit.Entry{Type: EventConsentRevoked, TenantID: t.ID,
+		return audit.Record(ctx, tx, now, p.userMeta(r, s), audit.Entry{Type: audit.OAuthConsentRevoked, TenantID: t.ID,
 			TargetType: "client", TargetID: clientID, Details: map[string]any{"grants_revoked": n}})
 	})
 	if errors.Is(err, store.ErrNotFound) {

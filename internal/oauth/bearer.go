@@ -30,6 +30,10 @@ type Access struct {
 	// DPoP reports whether the token is sender-constrained and the request proved
 	// possession of its key.
 	DPoP bool
+	// Nonce, when set, is the current server nonce: the resource sends it as the
+	// DPoP-Nonce header of its answer, as the token and userinfo endpoints do, so the
+	// client always holds a fresh one for its next proof (RFC 9449 §8.2, §9).
+	Nonce string
 }
 
 // TokenError refuses a presented token. Code is the RFC 6750 / RFC 9449 error code;
@@ -110,10 +114,14 @@ func (p *Provider) VerifyAccess(r *http.Request) (*Access, error) {
 	case c.Cnf == nil && dpop:
 		return nil, bad("invalid_token", "the access token is not DPoP-bound: present it with the Bearer scheme")
 	}
-	return &Access{
+	a := &Access{
 		TenantID: tenantID, ClientID: c.ClientID, Subject: c.Subject, Scopes: strings.Fields(c.Scope),
 		User: g != nil || c.Subject != c.ClientID, ID: c.ID, Expiry: c.Expiry.Time(), DPoP: c.Cnf != nil,
-	}, nil
+	}
+	if dpop && p.DPoPNonce {
+		a.Nonce = p.currentNonce(tenantID)
+	}
+	return a, nil
 }
 
 // issuerTenant returns the tenant named by the unverified iss claim of a JWT, or ""

@@ -239,7 +239,7 @@ func (p *Provider) authenticateAssertion(ctx context.Context, tenantID string, c
 
 func (p *Provider) auditAuthFailure(ctx context.Context, tenantID, clientID, why string) {
 	err := p.Store.InTx(ctx, func(tx store.Tx) error {
-		return audit.Record(ctx, tx, p.Now(), clientMeta(ctx, clientID), audit.Entry{Type: EventClientAuthFail,
+		return audit.Record(ctx, tx, p.Now(), clientMeta(ctx, clientID), audit.Entry{Type: audit.OAuthClientAuthFail,
 			TenantID: tenantID, TargetType: "client", TargetID: clientID, Result: audit.Failure, Severity: audit.Low,
 			Details: map[string]string{"reason": why}})
 	})

@@ -171,7 +171,7 @@ func (s *server) DeviceToken(ctx context.Context, r *op.ClientRequest[oidc.Devic
 		}
 		meta := clientMeta(ctx, c.ID)
 		meta.Flow = device.Flow
-		return audit.Record(ctx, tx, now, meta, audit.Entry{Type: device.EventTokenIssued, TenantID: t.ID,
+		return audit.Record(ctx, tx, now, meta, audit.Entry{Type: audit.DeviceTokenIssued, TenantID: t.ID,
 			TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantDeviceCode,
 				"client_id": c.ID, "grant_id": g.ID, "scope": g.Scope, "refresh_token": m.refresh != "",
 				"auth_flow": device.Flow, "approved_from": d.DecidedNetwork, "requested_from": d.Network}})

@@ -118,7 +118,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request, s *store.S
 			if err := session.Revoke(ctx, tx, now, t.ID, s.ID, "signed out by application", m); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			return audit.Record(ctx, tx, now, m, audit.Entry{Type: EventLogout, TenantID: t.ID, TargetType: "client",
+			return audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.OAuthLogout, TenantID: t.ID, TargetType: "client",
 				TargetID: lr.clientID, Details: map[string]any{"session_id": s.ID}})
 		})
 		if err != nil {

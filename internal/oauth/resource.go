@@ -184,7 +184,7 @@ func (s *server) Revocation(ctx context.Context, r *op.ClientRequest[oidc.Revoca
 			} else if err != nil {
 				return err
 			}
-			return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenRevoked, TenantID: t.ID,
+			return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: audit.OAuthTokenRevoked, TenantID: t.ID,
 				TargetType: "client", TargetID: c.ID, Details: map[string]any{"grant_id": grantID, "token_type": kind}})
 		})
 		if err != nil {

@@ -18,21 +18,6 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/web"
 )
 
-// Audit event types of the OAuth provider.
-const (
-	EventConsentGranted = "oauth.consent_granted"
-	EventConsentDenied  = "oauth.consent_denied"
-	EventConsentRevoked = "oauth.consent_revoked"
-	EventCodeIssued     = "oauth.code_issued"
-	EventCodeReused     = "oauth.code_reused"
-	EventTokenIssued    = "oauth.token_issued"
-	EventTokenRefreshed = "oauth.token_refreshed"
-	EventRefreshReused  = "oauth.refresh_reused"
-	EventTokenRevoked   = "oauth.token_revoked"
-	EventLogout         = "oauth.logout"
-	EventClientAuthFail = "oauth.client_auth_failed"
-)
-
 // resume continues a stored authorization request: it sends the browser to sign in
 // when it must, asks for consent when it must, and answers the client.
 func (p *Provider) resume(w http.ResponseWriter, r *http.Request) {
@@ -202,7 +187,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 	entry := audit.Entry{TenantID: t.ID, TargetType: "client", TargetID: pd.ClientID,
 		Details: map[string]any{"scope": strings.Join(pd.Scopes, " ")}}
 	if r.PostForm.Get("decision") != "allow" {
-		entry.Type, entry.Result = EventConsentDenied, audit.Denied
+		entry.Type, entry.Result = audit.OAuthConsentDenied, audit.Denied
 		if err := p.Store.InTx(ctx, func(tx store.Tx) error { return audit.Record(ctx, tx, p.Now(), m, entry) }); err != nil {
 			p.fail(w, r, http.StatusInternalServerError, web.InternalMessage, err)
 			return
@@ -226,7 +211,7 @@ func (p *Provider) consent(w http.ResponseWriter, r *http.Request) {
 			Scope: strings.Join(scopes, " "), CreatedAt: now, UpdatedAt: now}); err != nil {
 			return err
 		}
-		entry.Type = EventConsentGranted
+		entry.Type = audit.OAuthConsentGranted
 		return audit.Record(ctx, tx, now, m, entry)
 	})
 	if err != nil {
@@ -254,7 +239,7 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, id string, 
 			Subject: pd.ClientID, Data: data, CreatedAt: now, ExpiresAt: now.Add(CodeLifetime)}); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, now, p.userMeta(r, s), audit.Entry{Type: EventCodeIssued, TenantID: t.ID,
+		return audit.Record(ctx, tx, now, p.userMeta(r, s), audit.Entry{Type: audit.OAuthCodeIssued, TenantID: t.ID,
 			TargetType: "client", TargetID: pd.ClientID, Details: map[string]any{"scope": strings.Join(pd.Scopes, " ")}})
 	})
 	if errors.Is(err, store.ErrNotFound) {

@@ -251,7 +251,7 @@ func (p *Provider) recordCode(ctx context.Context, tx store.Tx, now time.Time, c
 			return err
 		}
 	}
-	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: g.TenantID,
+	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: audit.OAuthTokenIssued, TenantID: g.TenantID,
 		TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantAuthorizationCode,
 			"client_id": c.ID, "grant_id": g.ID, "scope": g.Scope, "refresh_token": m.refresh != ""}})
 }
@@ -291,7 +291,7 @@ func (p *Provider) codeReused(ctx context.Context, tenantID, codeHash, clientID 
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		return audit.Record(ctx, tx, p.Now(), clientMeta(ctx, clientID), audit.Entry{Type: EventCodeReused, TenantID: tenantID,
+		return audit.Record(ctx, tx, p.Now(), clientMeta(ctx, clientID), audit.Entry{Type: audit.OAuthCodeReused, TenantID: tenantID,
 			TargetType: "client", TargetID: clientID, Result: audit.Denied, Severity: audit.High, Details: details})
 	})
 	if err != nil && p.Logger != nil {
@@ -436,7 +436,7 @@ func (p *Provider) recordRefresh(ctx context.Context, tx store.Tx, now time.Time
 		Generation: rt.Generation + 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
 		return err
 	}
-	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenRefreshed, TenantID: g.TenantID,
+	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: audit.OAuthTokenRefreshed, TenantID: g.TenantID,
 		TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantRefreshToken,
 			"client_id": c.ID, "grant_id": g.ID, "generation": rt.Generation + 1}})
 }
@@ -455,7 +455,7 @@ func revokeForReuse(ctx context.Context, tx store.Tx, now time.Time, g *store.Gr
 	if err := tx.RevokeGrant(ctx, g.TenantID, g.ID, now, "refresh token reused"); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return audit.Record(ctx, tx, now, clientMeta(ctx, g.ClientID), audit.Entry{Type: EventRefreshReused, TenantID: g.TenantID,
+	return audit.Record(ctx, tx, now, clientMeta(ctx, g.ClientID), audit.Entry{Type: audit.OAuthRefreshReused, TenantID: g.TenantID,
 		TargetType: "user", TargetID: g.UserID, Result: audit.Denied, Severity: audit.High,
 		Details: map[string]any{"client_id": g.ClientID, "grant_id": g.ID, "generation": rt.Generation}})
 }
@@ -499,7 +499,7 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 		}
 		m = &minted{access: access, scopes: scopes, jkt: jkt}
 		return func(tx store.Tx) error {
-			return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: EventTokenIssued, TenantID: t.ID,
+			return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: audit.OAuthTokenIssued, TenantID: t.ID,
 				TargetType: "client", TargetID: c.ID, Details: map[string]any{"grant": client.GrantClientCredentials,
 					"client_id": c.ID, "scope": strings.Join(scopes, " ")}})
 		}, nil

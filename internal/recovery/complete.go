@@ -189,9 +189,9 @@ func (s *Service) EndHold(ctx context.Context, tenantID, userID string, m audit.
 		}
 		_, err = user.NotifyVerifiedEmails(ctx, tx, tenantID, userID, user.Notice{
 			Key: "hold-ended:" + secret.ID(), Subject: "The hold on your account was lifted",
-			What: fmt.Sprintf("An administrator ended the recovery hold on your account early (it would have lasted until %s). "+
+			What: fmt.Sprintf("Your account's recovery hold was ended early by an administrator (it would have lasted until %s). "+
 				"Passkeys added during the recovery now work like any other.", FormatTime(was)),
-			At: now,
+			At: now, ByAdministrator: true,
 		})
 		return err
 	})

@@ -38,6 +38,18 @@ type InvalidError struct{ Msg string }
 
 func (e *InvalidError) Error() string { return e.Msg }
 
+// NotFoundError means the pass a request names does not exist in the tenant; its
+// message is safe to show.
+type NotFoundError struct{ Msg string }
+
+func (e *NotFoundError) Error() string { return e.Msg }
+
+// ErrVerifiedBy means an issue request did not say how the person's identity was
+// checked, or said it in more than 500 characters. The message names no input:
+// the command line calls it --verified-by and the admin API verified_by, so each
+// names its own before it; anything else may show it as the InvalidError it is.
+var ErrVerifiedBy error = &InvalidError{"say how the person's identity was checked, in at most 500 characters"}
+
 func tapHash(normalized string) string { return secret.Hash("tap:" + normalized) }
 
 // FindOperator resolves an operator reference (a user id or email address in the
@@ -181,7 +193,7 @@ func findUser(ctx context.Context, tx store.Tx, tenantID, ref string) (*store.Us
 func (s *Service) Issue(ctx context.Context, in IssueTAP, m audit.Meta) (*Issued, error) {
 	verified := strings.TrimSpace(in.VerifiedBy)
 	if verified == "" || !utf8.ValidString(verified) || utf8.RuneCountInString(verified) > 500 {
-		return nil, &InvalidError{"say how the person's identity was checked (--verified-by, at most 500 characters)"}
+		return nil, ErrVerifiedBy
 	}
 	var out *Issued
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
@@ -234,7 +246,7 @@ func (s *Service) Issue(ctx context.Context, in IssueTAP, m audit.Meta) (*Issued
 			Key: "tap-issued:" + t.ID, Subject: "Your help desk issued a temporary access pass for your account",
 			What: "Your help desk issued a one-time temporary access pass for your account, valid until " + FormatTime(t.ExpiresAt) +
 				". It lets whoever holds it add a new passkey. If you did not ask your help desk for one, tell them at once.",
-			At: now,
+			At: now, ByAdministrator: true,
 		}); err != nil {
 			return err
 		}
@@ -309,7 +321,7 @@ func (s *Service) operatorTAP(ctx context.Context, tx store.Tx, tenantID, id str
 	}
 	t, err := tx.GetTAP(ctx, tenantID, id)
 	if isNotFound(err) {
-		return nil, &InvalidError{"no pass " + id + " in tenant " + tenantID}
+		return nil, &NotFoundError{"no pass " + id + " in tenant " + tenantID}
 	}
 	return t, err
 }

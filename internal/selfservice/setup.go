@@ -1,6 +1,7 @@
 package selfservice
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -40,6 +41,13 @@ func setupToken(v string) string {
 	return v
 }
 
+// operatorExists reports whether the system tenant has an active operator, which
+// ends what a setup link is for.
+func operatorExists(ctx context.Context, tx store.Tx) (bool, error) {
+	ops, err := tx.ListUsers(ctx, tenant.System, store.UserQuery{Role: user.RoleOperator, Status: store.UserActive, Limit: 1})
+	return len(ops) > 0, err
+}
+
 // setupPage shows the first operator's form when the link is still good.
 func (h *Handlers) setupPage(w http.ResponseWriter, r *http.Request) {
 	if tenantOf(r).ID != tenant.System {
@@ -58,7 +66,14 @@ func (h *Handlers) setupPage(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 			usable = a.TenantID == tenant.System && a.RedeemedAt.IsZero() && h.Now().Before(a.ExpiresAt)
-			return nil
+			if !usable {
+				return nil
+			}
+			// The form must not promise what the submit will refuse: once an operator
+			// exists (made on the command line, say), the link is spent.
+			exists, err := operatorExists(r.Context(), tx)
+			usable = !exists
+			return err
 		})
 		if err != nil {
 			h.fail(w, r, err)
@@ -112,11 +127,11 @@ func (h *Handlers) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		if a.TenantID != tenant.System {
 			return errSetupUsed
 		}
-		ops, err := tx.ListUsers(ctx, tenant.System, store.UserQuery{Role: user.RoleOperator, Status: store.UserActive, Limit: 1})
+		exists, err := operatorExists(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if len(ops) > 0 {
+		if exists {
 			return errSetupUsed
 		}
 		signUp, err = h.Passkeys.StartSignUp(ctx, tx, tenant.System, passkey.SignUp{

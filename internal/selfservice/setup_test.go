@@ -74,6 +74,13 @@ func TestOperatorSetupRefusedOnceAnOperatorExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := s.NewPerson(tenant.System)
+	// Opening the link shows the same answer as submitting it: no form to fill in for
+	// nothing.
+	r := op.Get(t, "setup?token="+u.Query().Get("token"))
+	expect(t, "open", r, http.StatusGone, "This setup link no longer works")
+	if strings.Contains(string(r.Body), `name="email"`) {
+		t.Fatalf("the spent link still shows the setup form:\n%s", r.Body)
+	}
 	expect(t, "redeem", op.Post(t, "setup", "token", u.Query().Get("token"), "name", "Late", "email", "late@example.com"),
 		http.StatusGone, "This setup link no longer works")
 }

@@ -55,17 +55,46 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 }
 
+// ErrNoDatabase means OpenExisting found no SQLite file at the path it was given.
+var ErrNoDatabase = errors.New("no database")
+
+// OpenExisting opens dsn like Open, except that it never creates a SQLite file: a
+// missing one is an error wrapping ErrNoDatabase. Commands that only read or change
+// an installed database use it, so a mistyped path does not leave an empty file
+// behind that later looks like a database whose schema is behind.
+func OpenExisting(ctx context.Context, dsn string) (*DB, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		return openSQLite(ctx, path, false)
+	}
+	return Open(ctx, dsn)
+}
+
 // OpenSQLite opens (creating if needed) the SQLite file at path.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	return openSQLite(ctx, path, true)
+}
+
+// openSQLite opens the SQLite file at path, creating it only when create is set.
+func openSQLite(ctx context.Context, path string, create bool) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database: empty sqlite path")
 	}
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("database sqlite:%s: the path may not contain ? or #", path)
 	}
-	// The file holds personal data and hashed secrets: create it readable by its owner
-	// only. SQLite gives the -wal and -shm files the same mode.
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+	// mode=rw makes SQLite itself refuse to create the file, should it vanish between
+	// the check and the open.
+	mode := ""
+	if !create {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w at %s", ErrNoDatabase, path)
+		} else if err != nil {
+			return nil, fmt.Errorf("database %s: %w", path, err)
+		}
+		mode = "&mode=rw"
+	} else if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		// The file holds personal data and hashed secrets: create it readable by its
+		// owner only. SQLite gives the -wal and -shm files the same mode.
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("database %s: %w", path, err)
@@ -78,7 +107,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	//   _txlock=immediate  writers take the write lock at BEGIN, so a transaction that
 	//                      read first never fails to upgrade its lock mid-way.
 	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)" + mode
 	writer, err := sql.Open("sqlite", base+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
@@ -89,7 +118,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	// Readers skip the journal_mode pragma: the writer already switched the file to
 	// WAL, and asking again from every new reader connection takes locks that make
 	// the writer wait.
-	reader, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)")
+	reader, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)"+mode)
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
