@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/network"
@@ -104,7 +105,7 @@ type Requester struct {
 func (s *Service) Start(ctx context.Context, tenantID string, c *store.Client, scopes []string, p tenant.Policy, req Requester, m audit.Meta) (*Issued, error) {
 	now := store.Micro(s.Now())
 	d := &store.DeviceRequest{TenantID: tenantID, ClientID: c.ID, Scope: strings.Join(scopes, " "),
-		UserAgent: clip(req.UserAgent, 512), CreatedAt: now, ExpiresAt: now.Add(p.Device.CodeLifetime.D()),
+		UserAgent: clipText(req.UserAgent, 512), CreatedAt: now, ExpiresAt: now.Add(p.Device.CodeLifetime.D()),
 		Interval: p.Device.Interval.D(), Status: store.DevicePending}
 	if req.IP.IsValid() {
 		d.IP, d.Network = req.IP.String(), network.Of(req.IP).String()
@@ -202,27 +203,9 @@ func (s *Service) expire(ctx context.Context, d *store.DeviceRequest, now time.T
 	return err
 }
 
-// Lookup finds the request a person typed the user code of, in any state; ErrInvalid
-// when the code is malformed or matches nothing.
-func (s *Service) Lookup(ctx context.Context, tenantID, typed string) (*store.DeviceRequest, error) {
-	code, ok := Normalize(typed)
-	if !ok {
-		return nil, ErrInvalid
-	}
-	var d *store.DeviceRequest
-	err := s.Store.View(ctx, func(tx store.Tx) error {
-		var err error
-		d, err = tx.FindDeviceRequest(ctx, tenantID, s.userHash(tenantID, code))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrInvalid
-	}
-	return d, err
-}
-
 // RevokeGrants revokes every live token family the user obtained through the device
-// grant, as a unit, and audits it; it returns how many it revoked.
+// grant, as a unit, with the user's approvals no device has redeemed yet (their
+// devices get access_denied), and audits it; it returns how many it revoked.
 func RevokeGrants(ctx context.Context, st store.Store, now time.Time, tenantID, userID, reason string, m audit.Meta) (int, error) {
 	var n int
 	err := st.InTx(ctx, func(tx store.Tx) error {
@@ -300,9 +283,16 @@ func (s *Service) locate(ip netip.Addr) (Place, bool) {
 	return s.Locator.Locate(ip)
 }
 
-func clip(s string, n int) string {
+// clipText makes text from a request fit to store and show: valid UTF-8 (PostgreSQL
+// refuses anything else in a TEXT column, and the device chooses these bytes) and at
+// most n bytes, cut between characters.
+func clipText(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

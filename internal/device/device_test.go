@@ -84,8 +84,12 @@ func TestCLIAppSignsInThroughDeviceGrant(t *testing.T) {
 	}
 	at := claims(t, r.tok.AccessToken)
 	id := claims(t, r.tok.Extra("id_token").(string))
-	if at["auth_flow"] != "device_code" || id["auth_flow"] != "device_code" || at["acr"] != session.ACRPhishingResistant {
+	if at["auth_flow"] != "device_code" || id["auth_flow"] != "device_code" {
 		t.Errorf("tokens must say auth_flow=device_code: access %v, id %v", at, id)
+	}
+	// A passkey approved it, but the device may be a phisher's: never acr phr.
+	if at["acr"] != session.ACRMultiFactor || id["acr"] != session.ACRMultiFactor {
+		t.Errorf("device tokens claim acr %v / %v, want %s", at["acr"], id["acr"], session.ACRMultiFactor)
 	}
 
 	// The family is a device-flow grant with the policy's shorter life.

@@ -150,7 +150,10 @@ func (h *Handlers) begin(w http.ResponseWriter, r *http.Request, code string) (p
 }
 
 // page shows the code form. A code in the query (verification_uri_complete) only
-// fills the field: the person still reads it and presses Continue.
+// fills the field, and only when it belongs to a client allowed that link: anyone can
+// write a link to this page with a code in it, and a link that fills in the code of a
+// client not allowed one is the phishing message verification_uri_complete is off to
+// prevent. Looking the code up is an entry like a typed one, counted when wrong.
 func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("user_code")
 	pc, ok := h.begin(w, r, code)
@@ -158,11 +161,35 @@ func (h *Handlers) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := entryView{TenantName: pc.t.DisplayName, Base: "/t/" + pc.t.ID}
-	if c, ok := Normalize(code); ok {
-		v.UserCode = Display(c)
-	}
 	if h.refuseLocked(w, r, pc, v) {
 		return
+	}
+	c, ok := Normalize(code)
+	if !ok {
+		h.render(w, r, http.StatusOK, "device", v)
+		return
+	}
+	d, locked, err := h.Service.Guess(r.Context(), h.typist(r, pc), pc.p, h.meta(r, pc.s), c)
+	switch {
+	case err != nil && !errors.Is(err, ErrInvalid):
+		h.fail(w, r, err)
+		return
+	case locked:
+		v.Locked = lockedMessage(pc.p.Device.CodeLifetime.D())
+		h.render(w, r, http.StatusTooManyRequests, "device", v)
+		return
+	case err != nil:
+		v.UserCode, v.Error = Display(c), "That code is not right. Check the code on your device and try again."
+		h.render(w, r, http.StatusBadRequest, "device", v)
+		return
+	}
+	cl, err := h.Clients.Get(r.Context(), pc.t.ID, d.ClientID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
+	if err == nil && cl.VerificationURIComplete {
+		v.UserCode = Display(c)
 	}
 	h.render(w, r, http.StatusOK, "device", v)
 }
@@ -215,7 +242,7 @@ func (h *Handlers) enter(w http.ResponseWriter, r *http.Request) {
 func (h *Handlers) lookup(w http.ResponseWriter, r *http.Request, pc pageCtx) (*store.DeviceRequest, *store.Client, bool) {
 	ctx := r.Context()
 	typed := r.PostForm.Get("user_code")
-	v := entryView{TenantName: pc.t.DisplayName, Base: "/t/" + pc.t.ID, UserCode: clip(typed, 32)}
+	v := entryView{TenantName: pc.t.DisplayName, Base: "/t/" + pc.t.ID, UserCode: clipText(typed, 32)}
 	if h.refuseLocked(w, r, pc, v) {
 		return nil, nil, false
 	}
@@ -225,24 +252,24 @@ func (h *Handlers) lookup(w http.ResponseWriter, r *http.Request, pc pageCtx) (*
 		h.render(w, r, http.StatusBadRequest, "device", v)
 		return nil, nil, false
 	}
-	d, err := h.Service.Lookup(ctx, pc.t.ID, typed)
-	if errors.Is(err, ErrInvalid) {
-		locked, err := h.Service.EntryFailed(ctx, h.typist(r, pc), pc.p, h.meta(r, pc.s))
-		if err != nil {
-			h.fail(w, r, err)
+	d, locked, err := h.Service.Guess(ctx, h.typist(r, pc), pc.p, h.meta(r, pc.s), typed)
+	if err != nil && !errors.Is(err, ErrInvalid) {
+		h.fail(w, r, err)
+		return nil, nil, false
+	}
+	if locked {
+		// Either this wrong code used up a limit, or another request of this person
+		// did while this one was on its way: either way nothing is shown.
+		if !errors.Is(err, ErrInvalid) && h.refuseLocked(w, r, pc, v) {
 			return nil, nil, false
 		}
-		if locked {
-			v.Locked = lockedMessage(pc.p.Device.CodeLifetime.D())
-			h.render(w, r, http.StatusTooManyRequests, "device", v)
-			return nil, nil, false
-		}
-		v.Error = "That code is not right. Check the code on your device and try again."
-		h.render(w, r, http.StatusBadRequest, "device", v)
+		v.Locked = lockedMessage(pc.p.Device.CodeLifetime.D())
+		h.render(w, r, http.StatusTooManyRequests, "device", v)
 		return nil, nil, false
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		v.Error = "That code is not right. Check the code on your device and try again."
+		h.render(w, r, http.StatusBadRequest, "device", v)
 		return nil, nil, false
 	}
 	if d.Status != store.DevicePending || !h.Now().Before(d.ExpiresAt) {
@@ -366,7 +393,7 @@ func (h *Handlers) stepUp(w http.ResponseWriter, r *http.Request, pc pageCtx) {
 	h.render(w, r, http.StatusForbidden, "stepup", stepUpView{TenantName: pc.t.DisplayName, Base: base,
 		API: base + "/api/passkey", What: "approve this device", Action: base + "/device/decide",
 		AccountURL: base + "/account", HasPasskey: true, Fields: []stepUpField{
-			{"decision", "approve"}, {"user_code", clip(r.PostForm.Get("user_code"), 32)}}})
+			{"decision", "approve"}, {"user_code", clipText(r.PostForm.Get("user_code"), 32)}}})
 }
 
 func (h *Handlers) typist(r *http.Request, pc pageCtx) Typist {

@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strconv"
 	"time"
@@ -76,26 +77,61 @@ func (s *Service) Locked(ctx context.Context, t Typist, p tenant.Policy) (time.D
 	return wait, wait > 0, err
 }
 
-// EntryFailed counts a wrong user code against every limit and audits it; when the
-// entry used up a limit it audits the lock too and reports true.
-func (s *Service) EntryFailed(ctx context.Context, t Typist, p tenant.Policy, m audit.Meta) (bool, error) {
+// errOverLimit and errRightCode end Guess's transaction without committing it: the
+// first because the typist was already locked out, the second because a right code
+// is not counted against anyone.
+var (
+	errOverLimit = errors.New("device: entry limit reached")
+	errRightCode = errors.New("device: code matched")
+)
+
+// Guess looks up the request of the user code typed (already Normalize-d to be
+// well-formed) and counts it against every limit when it matches nothing. The count
+// and the check are one transaction that holds the counters' rows, so a burst of
+// concurrent guesses is counted one by one: of any number sent at once, no more are
+// checked than the limits allow (a check before the lookup and a count after it let
+// every guess of a burst through). It returns:
+//   - the request (any state) when the code matched, not counted;
+//   - ErrInvalid when it matched nothing, counted and audited, with locked true when
+//     this entry used up a limit (the lock is audited too);
+//   - nil and locked true when a limit was already used up: nothing was checked.
+func (s *Service) Guess(ctx context.Context, t Typist, p tenant.Policy, m audit.Meta, typed string) (*store.DeviceRequest, bool, error) {
+	code, ok := Normalize(typed)
+	if !ok {
+		return nil, false, ErrInvalid
+	}
+	hash := s.userHash(t.TenantID, code)
 	now := s.Now()
-	locked := false
+	var (
+		d      *store.DeviceRequest
+		locked bool
+	)
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
-		locked = false
+		d, locked = nil, false
 		var hit []string
+		over := false
 		for _, c := range counters(t, p) {
 			start := now.Truncate(c.window)
 			n, err := tx.Hit(ctx, c.key, start, start.Add(c.window))
 			if err != nil {
 				return err
 			}
+			over = over || n > c.limit
 			if n == c.limit {
 				hit = append(hit, c.name)
 			}
-			if n >= c.limit {
-				locked = true
-			}
+			locked = locked || n >= c.limit
+		}
+		if over {
+			return errOverLimit
+		}
+		found, err := tx.FindDeviceRequest(ctx, t.TenantID, hash)
+		if err == nil {
+			d = found
+			return errRightCode
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 		if err := audit.Record(ctx, tx, now, m, audit.Entry{Type: audit.DeviceCodeEntered, TenantID: t.TenantID,
 			TargetType: "user", TargetID: t.UserID, Result: audit.Failure, Severity: audit.Low}); err != nil {
@@ -108,10 +144,18 @@ func (s *Service) EntryFailed(ctx context.Context, t Typist, p tenant.Policy, m 
 			TargetType: "user", TargetID: t.UserID, Result: audit.Denied, Severity: audit.High,
 			Details: map[string]any{"limits": hit}})
 	})
+	switch {
+	case errors.Is(err, errRightCode):
+		return d, false, nil
+	case errors.Is(err, errOverLimit):
+		return nil, true, nil
+	case err != nil:
+		return nil, false, err
+	}
 	if locked {
 		s.Metrics.decided("entry_locked")
 	}
-	return locked, err
+	return nil, locked, ErrInvalid
 }
 
 // EntryOK audits a user code that matched a request.

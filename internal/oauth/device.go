@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-id/gatehouse/internal/device"
 	"github.com/gatehouse-id/gatehouse/internal/network"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
+	"github.com/gatehouse-id/gatehouse/internal/session"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
 	"github.com/gatehouse-id/gatehouse/internal/web"
@@ -139,8 +140,18 @@ func (s *server) DeviceToken(ctx context.Context, r *op.ClientRequest[oidc.Devic
 	}
 	now := store.Micro(p.Now())
 	scopes := strings.Fields(d.Scope)
-	g := &store.Grant{ID: secret.ID(), TenantID: t.ID, ClientID: c.ID, UserID: d.UserID, SessionID: d.SessionID,
-		Scope: d.Scope, AuthTime: d.AuthTime, ACR: d.ACR, AMR: d.AMR, AuthFlow: device.Flow,
+	// The grant names no browser session: the device is not where the approver's
+	// session is, so "sign out everywhere else" from that session, which keeps the
+	// grants authorized in it, must end this one, and the device's ID token carries
+	// no sid with which it could end the approver's session. The approving session is
+	// in the request row and the audit events.
+	//
+	// The person approved with a passkey, but nothing binds the device to that person:
+	// a phished code ends on the phisher's device. The tokens say so — never
+	// phishing-resistant (acr phr), at most multi-factor — so an application that
+	// demands phr refuses a device's token; amr still says how the approver signed in.
+	g := &store.Grant{ID: secret.ID(), TenantID: t.ID, ClientID: c.ID, UserID: d.UserID,
+		Scope: d.Scope, AuthTime: d.AuthTime, ACR: deviceACR(d.ACR), AMR: d.AMR, AuthFlow: device.Flow,
 		// The family ends with the policy's device refresh lifetime: every refresh token
 		// rotated from it expires by then, however often it is used.
 		CreatedAt: now, ExpiresAt: now.Add(min(pol.Device.RefreshLifetime.D(), GrantLifetime))}
@@ -174,7 +185,8 @@ func (s *server) DeviceToken(ctx context.Context, r *op.ClientRequest[oidc.Devic
 		return audit.Record(ctx, tx, now, meta, audit.Entry{Type: audit.DeviceTokenIssued, TenantID: t.ID,
 			TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantDeviceCode,
 				"client_id": c.ID, "grant_id": g.ID, "scope": g.Scope, "refresh_token": m.refresh != "",
-				"auth_flow": device.Flow, "approved_from": d.DecidedNetwork, "requested_from": d.Network}})
+				"auth_flow": device.Flow, "approved_from": d.DecidedNetwork, "requested_from": d.Network,
+				"approver_session": d.SessionID}})
 	})
 	if err != nil {
 		return nil, serverError("record device grant", err)
@@ -197,3 +209,12 @@ func clipText(s string, n int) string {
 // deviceCSRFBypass is the device authorization endpoint's route: devices post to it
 // with client credentials, never with cookies.
 func deviceCSRFBypass() string { return http.MethodPost + " /t/{tenant}" + pathDeviceAuthorization }
+
+// deviceACR is the assurance a device grant's tokens carry: the approver's, but never
+// phishing-resistant, since the device's side of the grant could be a phisher's.
+func deviceACR(approver string) string {
+	if approver == session.ACRPhishingResistant {
+		return session.ACRMultiFactor
+	}
+	return approver
+}

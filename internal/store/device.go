@@ -89,6 +89,8 @@ type DeviceTx interface {
 	// that wins records the expiry once.
 	ExpireDeviceRequest(ctx context.Context, tenantID, deviceHash string, now time.Time) error
 	// RevokeFlowGrants revokes every live grant of the user obtained through flow
-	// (Grant.AuthFlow) and returns how many it revoked.
+	// (Grant.AuthFlow) and returns how many it revoked. For the device_code flow it
+	// also turns the user's approved requests not yet redeemed into denied ones, and
+	// counts them: they are grants the device has yet to collect.
 	RevokeFlowGrants(ctx context.Context, tenantID, userID, flow string, at time.Time, reason string) (int, error)
 }

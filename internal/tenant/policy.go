@@ -217,6 +217,10 @@ func (p *Policy) Validate() error {
 		return fmt.Errorf("device.code_lifetime must be between 1m and 30m")
 	case p.Device.Interval.D() < time.Second || p.Device.Interval.D() > time.Minute:
 		return fmt.Errorf("device.interval must be between 1s and 1m")
+	case p.Device.RefreshLifetime.D() < 5*time.Minute || p.Device.RefreshLifetime.D() > 30*24*time.Hour:
+		// Below a few minutes every device grant would end as it is issued; above 30
+		// days it would outlive every other token family.
+		return fmt.Errorf("device.refresh_lifetime must be between 5m and 720h")
 	case p.Recovery.Hold.D() < 0 || p.Recovery.Hold.D() > 30*24*time.Hour:
 		return fmt.Errorf("recovery.hold must be between 0 and 720h")
 	case p.Recovery.TAPMaxLifetime.D() < time.Minute || p.Recovery.TAPMaxLifetime.D() > 24*time.Hour:

@@ -133,6 +133,8 @@ func TestParseRejects(t *testing.T) {
 		{"unknown proximity mode", `{"device": {"proximity": "nearby"}}`, "device.proximity"},
 		{"device code lifetime too short", `{"device": {"code_lifetime": "59s"}}`, "device.code_lifetime"},
 		{"device code lifetime too long", `{"device": {"code_lifetime": "31m"}}`, "device.code_lifetime"},
+		{"device refresh lifetime zero", `{"device": {"refresh_lifetime": "0s"}}`, "device.refresh_lifetime"},
+		{"device refresh lifetime too long", `{"device": {"refresh_lifetime": "721h"}}`, "device.refresh_lifetime"},
 		{"device interval too short", `{"device": {"interval": "999ms"}}`, "device.interval"},
 		{"device interval too long", `{"device": {"interval": "61s"}}`, "device.interval"},
 		{"negative hold", `{"recovery": {"hold": "-1s"}}`, "recovery.hold"},

@@ -73,6 +73,9 @@ func (t *tx) ExpireDeviceRequest(ctx context.Context, tenantID, deviceHash strin
 		store.DeviceExpired, deviceHash, tenantID, store.DevicePending, store.DeviceApproved, micros(now)))
 }
 
+// deviceFlow is the auth_flow of the grants device requests turn into.
+const deviceFlow = "device_code"
+
 func (t *tx) RevokeFlowGrants(ctx context.Context, tenantID, userID, flow string, at time.Time, reason string) (int, error) {
 	res, err := t.exec(ctx, `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ?
 		WHERE tenant_id = ? AND user_id = ? AND auth_flow = ? AND revoked_at = 0`, micros(at), reason, tenantID, userID, flow)
@@ -80,5 +83,17 @@ func (t *tx) RevokeFlowGrants(ctx context.Context, tenantID, userID, flow string
 		return 0, err
 	}
 	n, err := res.RowsAffected()
-	return int(n), err
+	if err != nil || flow != deviceFlow {
+		return int(n), err
+	}
+	// An approval the device has not redeemed yet is a token family about to exist: a
+	// revoke run because an approval was phished must stop it too, or the attacker's
+	// next poll gets tokens. Its device is told access_denied.
+	res, err = t.exec(ctx, `UPDATE device_requests SET status = ?
+		WHERE tenant_id = ? AND user_id = ? AND status = ?`, store.DeviceDenied, tenantID, userID, store.DeviceApproved)
+	if err != nil {
+		return 0, err
+	}
+	m, err := res.RowsAffected()
+	return int(n + m), err
 }
