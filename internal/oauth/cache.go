@@ -18,7 +18,10 @@ import (
 //     what the tokens were made with (cache_commit.go); otherwise the request is decided
 //     again on fresh data. A deleted client, a rotated secret, a flow turned off or
 //     a rotated key therefore stops issuance from the moment its change commits, on
-//     every node;
+//     every node; the grant type is checked again on the record the token is made
+//     with (issue), since the engine checked it on the cached one;
+//   - a refusal that writes (a reused code or refresh token revokes its grant) is
+//     acted on only after the client authenticated on fresh data (confirmClient);
 //   - a refusal made on cached data (wrong secret, grant or flow not allowed) is
 //     decided again on fresh data before it is sent, so a change that allows more
 //     takes effect at once too.

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"sync"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/gatehouse-id/gatehouse/internal/client"
 	"github.com/gatehouse-id/gatehouse/internal/keys"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
@@ -141,7 +144,9 @@ func (p *Provider) runBatch(ctx context.Context, batch []*commitJob) {
 	results := make([]error, len(batch))
 	// The batch outlives the leader's request if that is cancelled: it carries the
 	// others' records too. Each record still runs under its own request's context.
+	wrote := false // every record ran: a failure past this point is the commit's
 	err := p.Store.InTx(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		wrote = false
 		checked := map[stamp]error{}
 		for i, j := range batch {
 			results[i] = nil
@@ -157,12 +162,23 @@ func (p *Provider) runBatch(ctx context.Context, batch []*commitJob) {
 			if e != nil {
 				return e
 			}
-			if err := j.fn(tx); err != nil {
+			if err := runRecord(j, tx); err != nil {
 				return err
 			}
 		}
+		wrote = true
 		return nil
 	})
+	if err != nil && wrote {
+		// The commit itself failed, and may have taken effect all the same (a
+		// connection lost while committing): running the records again could spend
+		// a refresh token twice, which reads as its reuse and revokes the family.
+		// Each request fails as it would alone.
+		for _, j := range batch {
+			j.done <- err
+		}
+		return
+	}
 	if err != nil {
 		for _, j := range batch {
 			j.done <- p.runAlone(j)
@@ -184,7 +200,7 @@ func (p *Provider) runAlone(j *commitJob) error {
 		} else if err != nil {
 			return err
 		}
-		return j.fn(tx)
+		return runRecord(j, tx)
 	})
 	if err == nil && stale {
 		return errStale
@@ -192,16 +208,27 @@ func (p *Provider) runAlone(j *commitJob) error {
 	return err
 }
 
+// runRecord runs a job's writes, turning a panic into its error: the batch then fails
+// and each record runs again alone, so the panic fails only the request it is in.
+func runRecord(j *commitJob, tx store.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("recording a token issuance panicked: %v", r)
+		}
+	}()
+	return j.fn(tx)
+}
+
 // mintFunc makes a token response with the client and tenant state it is given and
 // returns the writes that record it (run by commit), or the refusal to send.
 type mintFunc func(c *store.Client, st *tenantState) (record func(store.Tx) error, err error)
 
-// issue mints and records one token response for the authenticated client of v.
-// When the client or tenant state came from the cache and either the mint refused
-// or the recording transaction found them changed, the client is authenticated
-// again and the request decided again on fresh data. what names the recording
-// step in the server error a failed transaction becomes.
-func (s *server) issue(ctx context.Context, tenantID string, v *clientView, what string, mint mintFunc) error {
+// issue mints and records one token response of grant for the authenticated client
+// of v. When the client or tenant state came from the cache and either the mint
+// refused or the recording transaction found them changed, the client is
+// authenticated again and the request decided again on fresh data. what names the
+// recording step in the server error a failed transaction becomes.
+func (s *server) issue(ctx context.Context, tenantID string, v *clientView, grant, what string, mint mintFunc) error {
 	p, c := s.p, v.c
 	fresh := v.auth == nil || !v.auth.cached
 	for attempt := 0; ; attempt++ {
@@ -210,7 +237,15 @@ func (s *server) issue(ctx context.Context, tenantID string, v *clientView, what
 			return err
 		}
 		retry := !fresh || stCached
-		record, err := mint(c, st)
+		// The engine checked the grant against the record VerifyClient found, which
+		// may be the cached one this loop has since replaced: check the record that
+		// the token is made, and stamped, with.
+		var record func(store.Tx) error
+		if !client.AllowsGrant(c, grant) {
+			err = grantNotAllowed(grant)
+		} else {
+			record, err = mint(c, st)
+		}
 		if err == nil {
 			err = p.commit(ctx, stamp{client: c, state: st}, record)
 			if err != nil && !errors.Is(err, errStale) {
@@ -229,4 +264,28 @@ func (s *server) issue(ctx context.Context, tenantID string, v *clientView, what
 		}
 		v.c, fresh = c, true
 	}
+}
+
+// grantNotAllowed is the engine's answer to a client using a grant it lacks.
+func grantNotAllowed(grant string) error {
+	return oidc.ErrUnauthorizedClient().WithDescription("grant_type %q not allowed", grant)
+}
+
+// confirmClient authenticates the client of v again on fresh data, when VerifyClient
+// used the cached record, before a refusal that writes is acted on (a reused code or
+// refresh token revokes a grant): a secret rotated or a grant withdrawn since must
+// not let the old credentials revoke anything.
+func (s *server) confirmClient(ctx context.Context, tenantID string, v *clientView, grant string) error {
+	if v.auth == nil || !v.auth.cached {
+		return nil
+	}
+	c, err := s.p.reauthenticate(ctx, tenantID, v)
+	if err != nil {
+		return err
+	}
+	if !client.AllowsGrant(c, grant) {
+		return grantNotAllowed(grant)
+	}
+	v.c, v.auth.cached = c, false
+	return nil
 }

@@ -255,3 +255,36 @@ func clientMeta(ctx context.Context, clientID string) audit.Meta {
 	}
 	return m
 }
+
+// basicChallenge adds the challenge RFC 6749 §5.2 requires to a 401 answering a
+// request whose client authenticated with HTTP Basic (token, introspection and
+// revocation endpoints): the scheme the client used.
+func basicChallenge(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if len(auth) < 6 || !strings.EqualFold(auth[:6], "basic ") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		realm := ""
+		if t := tenantOf(r); t != nil {
+			realm = t.ID
+		}
+		next.ServeHTTP(&basicChallengeWriter{ResponseWriter: w, realm: realm}, r)
+	})
+}
+
+type basicChallengeWriter struct {
+	http.ResponseWriter
+	realm string // a tenant id: no quotes or backslashes to escape
+}
+
+func (b *basicChallengeWriter) WriteHeader(status int) {
+	if status == http.StatusUnauthorized {
+		b.Header().Set("WWW-Authenticate", `Basic realm="`+b.realm+`"`)
+	}
+	b.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (b *basicChallengeWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }

@@ -135,7 +135,7 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 		ExposedHeaders:   []string{"WWW-Authenticate", "DPoP-Nonce"},
 		AllowCredentials: false,
 	}))
-	protocol := p.InTenant(p.dpopNonces(engine))
+	protocol := p.InTenant(p.dpopNonces(basicChallenge(engine)))
 	for _, pattern := range []string{
 		"GET /t/{tenant}" + pathDiscovery,
 		"GET /t/{tenant}" + pathJWKS,
@@ -143,12 +143,18 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 		"POST /t/{tenant}" + pathIntrospect,
 		"POST /t/{tenant}" + pathRevoke,
 		"POST /t/{tenant}" + pathDeviceAuthorization,
+		// A browser asks before it sends the DPoP or Authorization header across
+		// origins; the engine's CORS handler answers that preflight.
+		"OPTIONS /t/{tenant}" + pathToken,
+		"OPTIONS /t/{tenant}" + pathIntrospect,
+		"OPTIONS /t/{tenant}" + pathRevoke,
 	} {
 		mux.Handle(pattern, protocol)
 	}
 	userinfo := p.InTenant(p.dpopNonces(p.dpopResource(bearerChallenge(engine))))
 	mux.Handle("GET /t/{tenant}"+pathUserinfo, userinfo)
 	mux.Handle("POST /t/{tenant}"+pathUserinfo, userinfo)
+	mux.Handle("OPTIONS /t/{tenant}"+pathUserinfo, userinfo)
 	// The authorization endpoint checks the client and redirect URI first, so a bad
 	// one gets a page and never a redirect to where it points.
 	authorize := p.InTenant(p.checkRedirect(engine))

@@ -161,6 +161,9 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 		return nil, serverError("load code", err)
 	}
 	if !a.RedeemedAt.IsZero() {
+		if err := s.confirmClient(ctx, t.ID, v, client.GrantAuthorizationCode); err != nil {
+			return nil, err
+		}
 		p.codeReused(ctx, t.ID, codeHash, c.ID)
 		return nil, invalidGrant("the authorization code was already used")
 	}
@@ -191,7 +194,7 @@ func (s *server) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Acce
 	var m *minted
 	var g *store.Grant
 	reused := false
-	err = s.issue(ctx, t.ID, v, "record grant", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+	err = s.issue(ctx, t.ID, v, client.GrantAuthorizationCode, "record grant", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
 		if !codeFlowOn(st.policy) {
 			return nil, codeFlowOff()
 		}
@@ -350,6 +353,9 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	case g.ClientID != c.ID:
 		return nil, invalidGrant("the refresh token was issued to another client")
 	case !rt.UsedAt.IsZero():
+		if err := s.confirmClient(ctx, t.ID, v, client.GrantRefreshToken); err != nil {
+			return nil, err
+		}
 		p.refreshReused(ctx, t.ID, g, rt)
 		return nil, invalidGrant("the refresh token was already used")
 	case !g.RevokedAt.IsZero():
@@ -378,7 +384,7 @@ func (s *server) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Refr
 	// The refresh token's scope stays the grant's: narrowing applies to this response.
 	var m *minted
 	reused, revoked := false, false
-	err = s.issue(ctx, t.ID, v, "rotate refresh token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+	err = s.issue(ctx, t.ID, v, client.GrantRefreshToken, "rotate refresh token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
 		if !refreshFlowOn(st.policy) {
 			return nil, refreshFlowOff()
 		}
@@ -477,7 +483,7 @@ func (s *server) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequ
 		return nil, err
 	}
 	var m *minted
-	err = s.issue(ctx, t.ID, v, "audit token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
+	err = s.issue(ctx, t.ID, v, client.GrantClientCredentials, "audit token", func(c *store.Client, st *tenantState) (func(store.Tx) error, error) {
 		if !clientCredentialsOn(st.policy) {
 			return nil, clientCredentialsOff()
 		}
