@@ -295,7 +295,7 @@ func (h *Handlers) showApproval(w http.ResponseWriter, r *http.Request, pc pageC
 	pr := h.Service.Compare(d, web.ClientIP(r.Context()))
 	mode := Mode(c, pc.p)
 	v := approveView{TenantName: pc.t.DisplayName, Base: "/t/" + pc.t.ID, ClientName: c.Name, UserCode: Display(code),
-		Scopes: describeScopes(strings.Fields(d.Scope)), Ago: ago(h.Now().Sub(d.CreatedAt)),
+		Scopes: client.DescribeScopes(strings.Fields(d.Scope), "Stay signed in on the device when you are not using it"), Ago: ago(h.Now().Sub(d.CreatedAt)),
 		RequestedAt: d.CreatedAt.UTC().Format("15:04 UTC, 2 Jan 2006"), RequesterIP: d.IP, RequesterNetwork: d.Network,
 		RequesterLocation: d.Location, RequesterAgent: useragent.Describe(d.UserAgent), ApproverIP: pr.ApproverIP,
 		ApproverNetwork: pr.ApproverNetwork, ApproverLocation: pr.ApproverLocation,
@@ -469,24 +469,4 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// describeScopes says in words what each scope lets the app do.
-func describeScopes(scopes []string) []string {
-	out := make([]string, 0, len(scopes))
-	for _, sc := range scopes {
-		switch sc {
-		case "openid":
-			out = append(out, "Know who you are")
-		case "profile":
-			out = append(out, "See your name")
-		case "email":
-			out = append(out, "See your email address")
-		case "offline_access":
-			out = append(out, "Stay signed in on the device when you are not using it")
-		default:
-			out = append(out, "Use "+sc)
-		}
-	}
-	return out
 }

@@ -171,14 +171,8 @@ func (s *server) DeviceToken(ctx context.Context, r *op.ClientRequest[oidc.Devic
 		} else if err != nil {
 			return err
 		}
-		if err := tx.CreateGrant(ctx, g); err != nil {
+		if err := storeFamily(ctx, tx, now, g, m); err != nil {
 			return err
-		}
-		if m.refresh != "" {
-			if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: t.ID, GrantID: g.ID,
-				Generation: 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
-				return err
-			}
 		}
 		meta := clientMeta(ctx, c.ID)
 		meta.Flow = device.Flow

@@ -97,7 +97,7 @@ func (p *Provider) continueRequest(w http.ResponseWriter, r *http.Request, id st
 			}
 			allowFormTo(w, pd.RedirectURI)
 			p.render(w, r, http.StatusOK, "oauth-consent", map[string]any{
-				"TenantName": t.DisplayName, "ClientName": c.Name, "Scopes": describeScopes(pd.Scopes),
+				"TenantName": t.DisplayName, "ClientName": c.Name, "Scopes": client.DescribeScopes(pd.Scopes, "Stay signed in to it when you are not using it"),
 				"Action": "/t/" + t.ID + pathConsent, "RequestID": id, "AppsURL": "/t/" + t.ID + "/account/apps",
 			})
 			return
@@ -144,25 +144,6 @@ func (p *Provider) hasConsent(ctx context.Context, tenantID, userID, clientID st
 		}
 	}
 	return true, nil
-}
-
-func describeScopes(scopes []string) []string {
-	out := make([]string, 0, len(scopes))
-	for _, sc := range scopes {
-		switch sc {
-		case "openid":
-			out = append(out, "Know who you are")
-		case "profile":
-			out = append(out, "See your name")
-		case "email":
-			out = append(out, "See your email address")
-		case "offline_access":
-			out = append(out, "Stay signed in to it when you are not using it")
-		default:
-			out = append(out, "Use "+sc)
-		}
-	}
-	return out
 }
 
 // consent records the person's decision on the consent page.

@@ -245,14 +245,8 @@ func (p *Provider) recordCode(ctx context.Context, tx store.Tx, now time.Time, c
 	} else if err != nil {
 		return err
 	}
-	if err := tx.CreateGrant(ctx, g); err != nil {
+	if err := storeFamily(ctx, tx, now, g, m); err != nil {
 		return err
-	}
-	if m.refresh != "" {
-		if err := tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: g.TenantID, GrantID: g.ID,
-			Generation: 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)}); err != nil {
-			return err
-		}
 	}
 	return audit.Record(ctx, tx, now, clientMeta(ctx, c.ID), audit.Entry{Type: audit.OAuthTokenIssued, TenantID: g.TenantID,
 		TargetType: "user", TargetID: g.UserID, Details: map[string]any{"grant": client.GrantAuthorizationCode,
@@ -564,4 +558,17 @@ func minTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// storeFamily stores a new token family and, when the tokens include one, its first
+// refresh token, which never outlives the family.
+func storeFamily(ctx context.Context, tx store.Tx, now time.Time, g *store.Grant, m *minted) error {
+	if err := tx.CreateGrant(ctx, g); err != nil {
+		return err
+	}
+	if m.refresh == "" {
+		return nil
+	}
+	return tx.PutRefreshToken(ctx, &store.RefreshToken{Hash: secret.Hash(m.refresh), TenantID: g.TenantID, GrantID: g.ID,
+		Generation: 1, CreatedAt: now, ExpiresAt: minTime(now.Add(RefreshTokenLifetime), g.ExpiresAt)})
 }
