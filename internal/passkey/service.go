@@ -47,9 +47,14 @@ func (c Client) meta(actorID, sessionID string) audit.Meta {
 
 // loadRP reads the tenant and its policy and builds the relying party.
 func (s *Service) loadRP(ctx context.Context, tx store.Tx, tenantID string) (*webauthn.WebAuthn, tenant.Policy, error) {
-	t, err := tx.GetTenant(ctx, tenantID)
-	if err != nil {
-		return nil, tenant.Policy{}, err
+	// A request under /t/{tenant} already carries its tenant; only the policy, which
+	// can change at any moment, is read in this transaction.
+	t, ok := tenant.FromContext(ctx)
+	if !ok || t.ID != tenantID {
+		var err error
+		if t, err = tx.GetTenant(ctx, tenantID); err != nil {
+			return nil, tenant.Policy{}, err
+		}
 	}
 	p, err := tenant.CurrentPolicy(ctx, tx, tenantID)
 	if err != nil {
