@@ -61,8 +61,16 @@ func (t *tx) RevokeUserClientGrants(ctx context.Context, tenantID, userID, clien
 }
 
 func (t *tx) RevokeUserGrants(ctx context.Context, tenantID, userID, keepSessionID string, at time.Time, reason string) (int, error) {
-	res, err := t.exec(ctx, `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ?
-		WHERE tenant_id = ? AND user_id = ? AND session_id <> ? AND revoked_at = 0`, micros(at), reason, tenantID, userID, keepSessionID)
+	// Without a session to keep, every grant goes — also those that no browser session
+	// authorized (the device grant's), whose session_id is empty.
+	q := `UPDATE oauth_grants SET revoked_at = ?, revoke_reason = ?
+		WHERE tenant_id = ? AND user_id = ? AND revoked_at = 0`
+	args := []any{micros(at), reason, tenantID, userID}
+	if keepSessionID != "" {
+		q += ` AND session_id <> ?`
+		args = append(args, keepSessionID)
+	}
+	res, err := t.exec(ctx, q, args...)
 	if err != nil {
 		return 0, err
 	}

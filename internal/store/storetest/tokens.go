@@ -102,8 +102,11 @@ func testGrants(t *testing.T, h Harness) {
 
 	t.Run("a user's grants are revoked except one session's", func(t *testing.T) {
 		mustTx(t, s, func(tx store.Tx) error {
+			// g8 was authorized without a browser session (a device grant).
+			g8 := newGrant("acme", "g8", "u9", "tv", "")
+			g8.SessionID = ""
 			for _, x := range []*store.Grant{newGrant("acme", "g5", "u9", "app", ""), newGrant("acme", "g6", "u9", "other", ""),
-				newGrant("acme", "g7", "u8", "app", "")} {
+				newGrant("acme", "g7", "u8", "app", ""), g8} {
 				if err := tx.CreateGrant(ctx, x); err != nil {
 					return err
 				}
@@ -116,13 +119,16 @@ func testGrants(t *testing.T, h Harness) {
 			n, err = tx.RevokeUserGrants(ctx, "acme", "u9", "s-g6", t0, "signed out elsewhere")
 			return err
 		})
-		wantEqual(t, "revoked except the kept session's", n, 1)
+		wantEqual(t, "revoked except the kept session's (g5 and the sessionless g8)", n, 2)
+		g9 := newGrant("acme", "g9", "u9", "tv", "")
+		g9.SessionID = ""
+		mustTx(t, s, func(tx store.Tx) error { return tx.CreateGrant(ctx, g9) })
 		mustTx(t, s, func(tx store.Tx) error {
 			var err error
 			n, err = tx.RevokeUserGrants(ctx, "acme", "u9", "", t0, "locked")
 			return err
 		})
-		wantEqual(t, "revoked with nothing kept", n, 1)
+		wantEqual(t, "revoked with nothing kept (g6 and the sessionless g9)", n, 2)
 		mustView(t, s, func(tx store.Tx) error {
 			got, err := tx.GetGrant(ctx, "acme", "g7")
 			if err == nil && !got.RevokedAt.IsZero() {
