@@ -2,26 +2,18 @@ package adminapi_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-id/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/audit"
 	"github.com/gatehouse-id/gatehouse/internal/client"
+	"github.com/gatehouse-id/gatehouse/internal/oauth/dpoptest"
 	"github.com/gatehouse-id/gatehouse/internal/secret"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 	"github.com/gatehouse-id/gatehouse/internal/tenant"
@@ -214,46 +206,19 @@ func updateUser(t *testing.T, s *apptest.Server, u *store.User) {
 }
 
 // dpopKey is a client's DPoP key pair.
-type dpopKey struct {
-	priv *ecdsa.PrivateKey
-	jkt  string
-}
+type dpopKey struct{ *dpoptest.Key }
 
-func newDPoPKey(t *testing.T) *dpopKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := (&jose.JSONWebKey{Key: &k.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &dpopKey{priv: k, jkt: base64.RawURLEncoding.EncodeToString(tp)}
-}
+func newDPoPKey(t *testing.T) *dpopKey { return &dpopKey{dpoptest.NewKey(t)} }
 
 // proof makes a DPoP proof for method and uri, bound to accessToken when given, with
 // the server's nonce when one is given.
 func (k *dpopKey) proof(t *testing.T, method, uri, accessToken string, nonce ...string) string {
 	t.Helper()
-	opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", jose.JSONWebKey{Key: &k.priv.PublicKey})
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims := map[string]any{"jti": secret.ID(), "htm": method, "htu": uri, "iat": time.Now().Unix()}
-	if accessToken != "" {
-		sum := sha256.Sum256([]byte(accessToken))
-		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
+	p := dpoptest.Proof{Method: method, URI: uri, AccessToken: accessToken}
 	if len(nonce) > 0 {
-		claims["nonce"] = nonce[0]
+		p.Nonce = nonce[0]
 	}
-	p, err := jwt.Signed(sig).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return k.Proof(t, p)
 }
 
 // dpopToken gets a DPoP-bound client_credentials token for the client, retrying once

@@ -1,11 +1,7 @@
 package oauth_test
 
 import (
-	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -15,31 +11,23 @@ import (
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 
 	"github.com/gatehouse-id/gatehouse/internal/client"
+	"github.com/gatehouse-id/gatehouse/internal/oauth/dpoptest"
 	"github.com/gatehouse-id/gatehouse/internal/store"
 )
 
 // dpopKey is a client's DPoP key pair.
 type dpopKey struct {
+	*dpoptest.Key
 	priv *ecdsa.PrivateKey
 	jkt  string
 }
 
 func newDPoPKey(t *testing.T) *dpopKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := (&jose.JSONWebKey{Key: &k.PublicKey}).Thumbprint(crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &dpopKey{priv: k, jkt: base64.RawURLEncoding.EncodeToString(tp)}
+	k := dpoptest.NewKey(t)
+	return &dpopKey{Key: k, priv: k.Priv, jkt: k.JKT}
 }
 
 type proofOpts struct {
@@ -52,31 +40,8 @@ type proofOpts struct {
 // proof makes a DPoP proof JWT.
 func (k *dpopKey) proof(t *testing.T, o proofOpts) string {
 	t.Helper()
-	signKey := k.priv
-	if o.signWith != nil {
-		signKey = o.signWith
-	}
-	opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", jose.JSONWebKey{Key: &k.priv.PublicKey})
-	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: signKey}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.iat.IsZero() {
-		o.iat = time.Now()
-	}
-	claims := map[string]any{"jti": rand.Text(), "htm": o.method, "htu": o.uri, "iat": o.iat.Unix()}
-	if o.nonce != "" {
-		claims["nonce"] = o.nonce
-	}
-	if o.accessToken != "" {
-		sum := sha256.Sum256([]byte(o.accessToken))
-		claims["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
-	}
-	s, err := jwt.Signed(sig).Claims(claims).Serialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return k.Proof(t, dpoptest.Proof{Method: o.method, URI: o.uri, AccessToken: o.accessToken, Nonce: o.nonce,
+		IAT: o.iat, SignWith: o.signWith})
 }
 
 // call sends a request with optional DPoP proof and Authorization header.
