@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-id/gatehouse/internal/app/apptest"
 	"github.com/gatehouse-id/gatehouse/internal/config"
+	"github.com/gatehouse-id/gatehouse/internal/tenant"
 )
 
 // TestInvariant10_HostileInputAcrossEndpoints sends malformed and hostile requests to
@@ -15,6 +16,8 @@ import (
 func TestInvariant10_HostileInputAcrossEndpoints(t *testing.T) {
 	// The per-IP limit would answer most of these with 429 before any handler ran.
 	s := apptest.Start(t, apptest.WithConfig(func(c *config.Config) { c.RateLimit = 0 }))
+	// Every flow on, so the device and email-code handlers do their real work.
+	s.SetPolicy(t, "default", func(p *tenant.Policy) { p.Flows.DeviceCode, p.Flows.EmailCodeSignIn = true, true })
 	signedIn := s.NewPerson("default")
 	signedIn.SignUp(t, "Tester")
 	anon := s.NewPerson("default")
@@ -29,7 +32,9 @@ func TestInvariant10_HostileInputAcrossEndpoints(t *testing.T) {
 		"account/passkeys/nope/rename", "account/passkeys/nope/remove", "account/emails", "account/emails/verify",
 		"account/emails/nope/primary", "account/emails/nope/remove", "account/sessions/nope/revoke", "account/sessions/revoke-others",
 		"account/apps", "oauth2/token", "oauth2/introspect", "oauth2/revoke", "oauth2/par", "oauth2/userinfo", "oauth2/authorize",
-		"oauth2/logout",
+		"oauth2/logout", "oauth2/device_authorization",
+		"recover", "recover/code", "recover/saved-code", "recover/tap", "recover/not-me", "account/recovery-codes",
+		"account/apps/nope/revoke", "device", "device/decide",
 		"signout", // last: it ends the signed-in person's session
 	}
 	gets := []string{
@@ -39,6 +44,9 @@ func TestInvariant10_HostileInputAcrossEndpoints(t *testing.T) {
 		"oauth2/authorize?client_id=" + strings.Repeat("x", 3000), "oauth2/authorize/resume?id=nope", "oauth2/userinfo",
 		"oauth2/logout?id_token_hint=abc.def.ghi&post_logout_redirect_uri=https://evil.example", "jwks.json",
 		".well-known/openid-configuration",
+		"recover?next=//evil.example", "recover/done", "recover/passkey", "recover/tap", "recover/not-me?token=%ff",
+		"recover/not-me?token=" + strings.Repeat("A", 5000), "account/recovery-codes", "device", "device?user_code=%ff",
+		"device?user_code=" + strings.Repeat("B", 3000),
 	}
 	statuses := map[int]int{}
 	check := func(p *apptest.Person, method, path, ctype, body string) {
@@ -67,6 +75,37 @@ func TestInvariant10_HostileInputAcrossEndpoints(t *testing.T) {
 			}
 			if strings.Contains(b, "goroutine ") || strings.Contains(b, "runtime error") {
 				t.Errorf("%s /t/%s/%.80s leaks internals", method, tenant, path)
+			}
+		}
+	}
+	// The admin API, outside any tenant's path, with the same bodies, before the
+	// signed-in person signs out at the end of the tenant paths.
+	admin := []string{"tenants", "tenants/default", "tenants/nope/clients", "tenants/default/clients",
+		"tenants/default/clients/nope", "tenants/default/clients/nope/secret", "tenants/default/policy",
+		"tenants/default/taps", "tenants/default/taps/nope/approve", "tenants/default/taps/nope/revoke",
+		"tenants/default/users/nope/end-hold", "openapi.json", "tenants/%ff", strings.Repeat("x/", 2000)}
+	for _, p := range []*apptest.Person{anon, signedIn} {
+		for _, path := range admin {
+			for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+				for _, b := range bodies {
+					req, err := http.NewRequest(method, s.URL+"/admin/api/v1/"+path, strings.NewReader(b))
+					if err != nil {
+						continue
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Origin", s.URL)
+					resp, err := p.Client.Do(req)
+					if err != nil {
+						continue
+					}
+					buf := make([]byte, 64<<10)
+					n, _ := resp.Body.Read(buf)
+					resp.Body.Close()
+					statuses[resp.StatusCode]++
+					if resp.StatusCode >= 500 || strings.Contains(string(buf[:n]), "goroutine ") {
+						t.Errorf("%s /admin/api/v1/%.80s (%.20q): %d %.300s", method, path, b, resp.StatusCode, buf[:n])
+					}
+				}
 			}
 		}
 	}
