@@ -40,9 +40,9 @@ func NewKey(t testing.TB) *Key {
 // Proof says what a proof claims.
 type Proof struct {
 	Method, URI string
-	AccessToken string           // bound by ath when set
-	Nonce       string           // the server's DPoP-Nonce, when it asks for one
-	IAT         time.Time        // default now
+	AccessToken string            // bound by ath when set
+	Nonce       string            // the server's DPoP-Nonce, when it asks for one
+	IAT         time.Time         // default now
 	SignWith    *ecdsa.PrivateKey // a key other than the one in the header
 }
 
